@@ -1,0 +1,118 @@
+"""Shared pieces of the CLI: options, filter building, error handling, JSON output."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import re
+import sys
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, NoReturn, Optional
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+
+from listener.config import ConfigError, Settings
+from listener.store.base import Filters
+
+_err = Console(stderr=True)
+
+ProjectOption = typer.Option(None, "--project", "-p", help="Project file (TOML). Default: $LISTENER_PROJECT.")
+SinceOption = typer.Option(None, help="From this time: 2026-11-01, 2026-11-01T08:00, or 7d / 12h ago.")
+UntilOption = typer.Option(None, help="Up to this time (exclusive); same forms as --since.")
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+def fail(where: str, message: str, code: int = 2) -> NoReturn:
+    _err.print(f"[bold red]error[/bold red]: {where}: {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def handle_errors():
+    """Turn the errors a user can fix into one clear message and exit code 2, never a traceback."""
+    from listener.query import QuerySyntaxError
+
+    try:
+        yield
+    except ConfigError as err:
+        _err.print(f"[bold red]error[/bold red]: {err}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except QuerySyntaxError as err:
+        _err.print(f"[bold red]error[/bold red]: query: {err}", highlight=False, markup=False)
+        _err.print(err.caret(), highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except UserInputError as err:
+        _err.print(f"[bold red]error[/bold red]: {err}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+
+
+class UserInputError(ValueError):
+    """An argument a user gave is wrong; the message says which and how to fix it."""
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*([mhdw])$")
+
+
+def parse_time(text: str | None, option: str, now: datetime | None = None) -> datetime | None:
+    """'2026-11-01', '2026-11-01T08:00[+03:30]' or a relative '7d' / '12h' / '30m' / '2w' (ago)."""
+    if not text:
+        return None
+    now = now or datetime.now(timezone.utc)
+    match = _RELATIVE.match(text.strip())
+    if match:
+        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
+        return now - timedelta(**{unit: int(match.group(1))})
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserInputError(f"{option}: expected a date like 2026-11-01, a time like 2026-11-01T08:00, "
+                             f"or an age like 7d, got {text!r}") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+_SENTIMENTS = ("negative", "neutral", "positive", "unscored")
+
+
+def build_filters(query: str, brands, sources, langs, sentiments, topics, since, until, rating_min, rating_max,
+                  duplicates: bool) -> Filters:
+    """Filters from CLI options; the query is parsed now so a syntax error is reported before any work."""
+    from listener.query import parse
+
+    if query.strip():
+        parse(query)
+    for value in sentiments:
+        if value not in _SENTIMENTS:
+            raise UserInputError(f"--sentiment: expected one of {', '.join(_SENTIMENTS)}, got {value!r}")
+    return Filters(
+        query=query.strip() or None,
+        brands=tuple(brands), sources=tuple(s.lower() for s in sources), langs=tuple(l.lower() for l in langs),
+        sentiments=tuple(sentiments), topics=tuple(topics),
+        since=parse_time(since, "--since"), until=parse_time(until, "--until"),
+        rating_min=rating_min, rating_max=rating_max, include_duplicates=duplicates,
+    )
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")

@@ -1,0 +1,83 @@
+"""Rich rendering of reports, search pages and statistics for the terminal."""
+
+from __future__ import annotations
+
+import html
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+_SENTIMENT_STYLE = {"negative": "red", "neutral": "yellow", "positive": "green"}
+
+
+def snippet_markup(snippet: str) -> str:
+    """The store's HTML snippet (<mark> around matches) as rich markup."""
+    parts = snippet.replace("</mark>", "<mark>").split("<mark>")
+    return "".join(f"[bold reverse]{escape(html.unescape(p))}[/]" if i % 2 else escape(html.unescape(p))
+                   for i, p in enumerate(parts))
+
+
+def render_ingest_report(console: Console, report: dict) -> None:
+    console.print(f"read {report['lines']} line(s) from {report['file']}: {report['good_lines']} good, "
+                  f"{report['bad_line_count']} bad")
+    console.print(f"stored {report['inserted']} new, updated {report['updated']}, "
+                  f"{report['near_duplicates']} near-duplicate(s) linked, {report['unmatched']} matched no brand, "
+                  f"{report['scored']} scored")
+    for bad in report["bad_lines"][:50]:
+        console.print(f"  [red]line {bad['line']}[/red]: {escape(bad['error'])}", highlight=False)
+    if report["bad_line_count"] > 50:
+        console.print(f"  … and {report['bad_line_count'] - 50} more bad line(s) (use --json for all)")
+
+
+def render_page(console: Console, page: dict) -> None:
+    console.print(f"[bold]{page['total']}[/bold] mention(s)")
+    for hit in page["hits"]:
+        m = hit["mention"]
+        label = m.sentiment.label if m.sentiment else "unscored"
+        style = _SENTIMENT_STYLE.get(label, "dim")
+        meta = " · ".join(x for x in (m.published_at.strftime("%Y-%m-%d %H:%M"), m.source, m.lang or "?",
+                                      ", ".join(m.brands), ", ".join(m.topics)) if x)
+        rating = f" {'★' * round(m.rating)}" if m.rating is not None else ""
+        console.print(f"[{style}]● {label}[/{style}] [dim]{escape(meta)}[/dim]{rating}")
+        if m.title:
+            console.print(f"  [bold]{escape(m.title)}[/bold]")
+        console.print("  " + snippet_markup(hit["snippet"]), highlight=False)
+        if m.url:
+            console.print(f"  [dim]{escape(m.url)}[/dim]")
+    if page["next_cursor"]:
+        console.print(f"[dim]more: --cursor {page['next_cursor']}[/dim]")
+
+
+def render_stats(console: Console, stats: dict) -> None:
+    console.print(f"[bold]{stats['total']}[/bold] mention(s) ({stats['unscored']} unscored, "
+                  f"{stats['near_duplicates_hidden']} near-duplicate(s) not counted)")
+    series = Table(title=f"Volume per {stats['interval']} ({stats['tz']})", show_edge=False)
+    for column in ("start", "all", "negative", "neutral", "positive"):
+        series.add_column(column, justify="right" if column != "start" else "left")
+    rows = stats["timeseries"][-31:]
+    for row in rows:
+        total = sum(v for k, v in row.items() if k != "start")
+        series.add_row(row["start"].strftime("%Y-%m-%d %H:%M"), str(total),
+                       *(str(row.get(k, 0)) for k in ("negative", "neutral", "positive")))
+    console.print(series)
+    grid = Table.grid(padding=(0, 3))
+    tables = []
+    for field, values in stats["breakdowns"].items():
+        if not values:
+            continue
+        table = Table(title=field, show_edge=False)
+        table.add_column(field)
+        table.add_column("n", justify="right")
+        for value, count in values:
+            table.add_row(escape(str(value)), str(count))
+        tables.append(table)
+    for start in range(0, len(tables), 4):
+        grid.add_row(*tables[start:start + 4])
+    console.print(grid)
+    if stats["share_of_voice"]:
+        console.print("share of voice: " + ", ".join(f"{s['brand']} {s['share']:.0%}" for s in stats["share_of_voice"]))
+    agreement = stats["rating_agreement"]
+    if agreement["rated_and_scored"]:
+        console.print(f"star ratings vs predicted sentiment: {agreement['agreement']:.0%} agree "
+                      f"over {agreement['rated_and_scored']} rated review(s)")

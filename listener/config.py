@@ -1,0 +1,259 @@
+"""Settings (environment) and the project file (TOML: brands, sources, topics, alerts, SERP questions).
+
+Defaults live in code, overrides in the project file and the environment, and everything is checked at
+start-up: a bad project file raises `ConfigError`, whose message names the file, the field path and what
+was expected, and the CLI prints it and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class ConfigError(Exception):
+    """A configuration problem a user can fix; the message says where and how."""
+
+
+# ---------------------------------------------------------------- environment settings
+
+
+class Settings(BaseModel):
+    """Process settings from the environment (LISTENER_*), with defaults that work on a fresh machine."""
+
+    data_dir: Path
+    store_url: str
+    project_file: Path | None
+    model: str | None  # a Hugging Face name or local path; None = the bundled multilingual-e5-small
+    reddit_url: str | None  # a Reddit-compatible base URL (tests, the demo); None = reddit.com
+    youtube_url: str | None  # YouTube Data API v3 base URL; None = googleapis.com
+    user_agent_contact: str
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("LISTENER_DATA") or user_data_dir("listener")).expanduser()
+        store_url = env.get("LISTENER_STORE") or f"sqlite:///{data_dir / 'listener.db'}"
+        project = env.get("LISTENER_PROJECT")
+        return cls(
+            data_dir=data_dir,
+            store_url=store_url,
+            project_file=Path(project).expanduser() if project else None,
+            model=env.get("LISTENER_MODEL") or None,
+            reddit_url=env.get("LISTENER_REDDIT_URL") or None,
+            youtube_url=env.get("LISTENER_YOUTUBE_URL") or None,
+            user_agent_contact=env.get("LISTENER_CONTACT_URL") or "https://github.com/listener-project/listener",
+        )
+
+
+# ---------------------------------------------------------------- the project file
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '10m', '6h', '1d', '2w' -> timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"expected a duration like 10m, 6h or 1d, got {text!r}")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+class _Strict(BaseModel):
+    # Unknown keys are errors: a typo ("subredits") must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppRef(_Strict):
+    """An app in a store: App Store numeric id + country, or a Google Play package name."""
+
+    id: str
+    country: str = "us"
+    lang: str = "en"
+
+
+class BrandSources(_Strict):
+    """Where to look for a brand. Generic sources (feeds, review pages, forum pages) are plain URLs."""
+
+    reddit_search: bool = True  # search all of Reddit with the brand's query
+    subreddits: list[str] = Field(default_factory=list)
+    review_pages: list[str] = Field(default_factory=list)  # any page with schema.org reviews
+    trustpilot: list[str] = Field(default_factory=list)  # company review page URLs
+    app_store: list[AppRef] = Field(default_factory=list)
+    google_play: list[AppRef] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list)  # RSS/Atom, incl. Google Alerts feeds
+    forum_pages: list[str] = Field(default_factory=list)  # article or forum thread URLs
+    youtube_searches: list[str] = Field(default_factory=list)
+
+    @field_validator("subreddits")
+    @classmethod
+    def _subreddit_names(cls, value: list[str]) -> list[str]:
+        cleaned = [name.strip().removeprefix("/").removeprefix("r/") for name in value]
+        for name in cleaned:
+            if not re.fullmatch(r"[A-Za-z0-9_]{2,21}", name):
+                raise ValueError(f"{name!r} is not a subreddit name (letters, digits, _; 2-21 long)")
+        return cleaned
+
+    @field_validator("review_pages", "trustpilot", "feeds", "forum_pages")
+    @classmethod
+    def _urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^https?://[^\s/]+", url):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
+
+
+class Brand(_Strict):
+    name: str = Field(min_length=1)
+    query: str = Field(min_length=1, description="boolean query that finds this brand's mentions")
+    competitor: bool = False
+    own_domains: list[str] = Field(default_factory=list)  # the brand's own sites, e.g. help center
+    help_center: str | None = None
+    sources: BrandSources = Field(default_factory=BrandSources)
+
+    @field_validator("query")
+    @classmethod
+    def _query_parses(cls, value: str) -> str:
+        from listener.query import QuerySyntaxError, parse
+
+        try:
+            parse(value)
+        except QuerySyntaxError as err:
+            raise ValueError(f"query does not parse: {err}") from None
+        return value
+
+
+class Topic(_Strict):
+    """A topic of the taxonomy. One with only a description works at once (zero-shot)."""
+
+    label: str = Field(pattern=r"^[a-z0-9_]+$", description="lower-case id: letters, digits, _")
+    description: str = Field(min_length=3)
+    examples: list[str] = Field(default_factory=list)
+
+
+class AlertRule(_Strict):
+    name: str
+    brand: str | None = None  # None = every brand
+    metric: Literal["volume", "negative", "topic"] = "volume"
+    topic: str | None = None
+    window: str = "1h"
+    sensitivity: float = Field(default=3.0, gt=0)
+    min_volume: int = Field(default=10, ge=0)
+    cooldown: str = "6h"
+    channels: list[str] = Field(default_factory=list)  # Apprise URLs: mailto://, slack://, json://
+
+    @field_validator("window", "cooldown")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _topic_needed(self) -> "AlertRule":
+        if self.metric == "topic" and not self.topic:
+            raise ValueError("metric = 'topic' needs topic = '<label>'")
+        return self
+
+
+class SerpQuestion(_Strict):
+    question: str = Field(min_length=2)
+    brand: str
+    own_page: str | None = None  # the brand's self-service page that should rank first
+    lang: str = "en"
+    country: str = "us"
+
+
+class ProjectSettings(_Strict):
+    name: str = "listener project"
+    timezone: str = "UTC"
+    model: str | None = None  # overrides the default encoder (a Hugging Face name or local path)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except Exception:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/London'") from None
+        return value
+
+
+class Project(_Strict):
+    project: ProjectSettings = Field(default_factory=ProjectSettings)
+    brand: list[Brand] = Field(min_length=1)
+    topic: list[Topic] = Field(default_factory=list)
+    alert: list[AlertRule] = Field(default_factory=list)
+    serp: list[SerpQuestion] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> "Project":
+        names = [b.name for b in self.brand]
+        if len(set(names)) != len(names):
+            raise ValueError(f"brand names must be unique, got {names}")
+        for section, items in (("alert", self.alert), ("serp", self.serp)):
+            for item in items:
+                if item.brand is not None and item.brand not in names:
+                    raise ValueError(f"{section} refers to brand {item.brand!r}, which is not defined; "
+                                     f"brands: {', '.join(names)}")
+        return self
+
+    @property
+    def brands(self) -> list[Brand]:
+        return self.brand
+
+    @property
+    def topics(self) -> list[Topic]:
+        return self.topic
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("function-after", "function-before") or str(part).startswith("function-"):
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def format_validation_error(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: {err.error_count()} problem(s) in the project file:"]
+    for item in err.errors():
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            msg = "unknown field (a typo?); remove it or check the spelling against examples/project.toml"
+        elif item["type"] == "missing":
+            msg = "required field is missing"
+        lines.append(f"  {_field_path(item['loc'])}: {msg}")
+    return "\n".join(lines)
+
+
+def load_project(path: str | Path) -> Project:
+    """Read and validate a project file; raise ConfigError with a message a user can act on."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: project file not found (set LISTENER_PROJECT or pass --project)") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    try:
+        return Project.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(path, err)) from None

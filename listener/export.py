@@ -1,0 +1,48 @@
+"""Export mentions as JSON Lines (re-importable) or CSV (for spreadsheets), streaming."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+from listener.config import Settings
+from listener.runtime import open_settings_store
+from listener.store.base import Filters
+
+CSV_COLUMNS = ["id", "published_at", "source", "brands", "lang", "sentiment", "sentiment_score", "topics",
+               "rating", "author_name", "author_id", "title", "text", "url", "domain", "score", "replies",
+               "duplicate_of"]
+
+
+def csv_row(mention) -> list:
+    return [
+        mention.id, mention.published_at.isoformat(), mention.source, ";".join(mention.brands), mention.lang or "",
+        mention.sentiment.label if mention.sentiment else "",
+        f"{mention.sentiment.score:.3f}" if mention.sentiment else "",
+        ";".join(mention.topics), "" if mention.rating is None else mention.rating, mention.author_name or "",
+        mention.author_id or "", mention.title or "", mention.text, mention.url or "", mention.domain or "",
+        "" if mention.score is None else mention.score, "" if mention.replies is None else mention.replies,
+        mention.duplicate_of or "",
+    ]
+
+
+def export_mentions(settings: Settings, filters: Filters, fmt: str, output: Path | None) -> int:
+    handle = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    count = 0
+    try:
+        with open_settings_store(settings) as store:
+            if fmt == "csv":
+                writer = csv.writer(handle)
+                writer.writerow(CSV_COLUMNS)
+                for mention in store.iter_mentions(filters):
+                    writer.writerow(csv_row(mention))
+                    count += 1
+            else:
+                for mention in store.iter_mentions(filters):
+                    handle.write(mention.to_json() + "\n")
+                    count += 1
+    finally:
+        if output:
+            handle.close()
+    return count

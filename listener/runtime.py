@@ -1,0 +1,53 @@
+"""The embedded runtime's wiring: settings + project file -> store, brand matcher, scorer, pipeline context.
+
+The CLI, the demo and the Celery tasks all build their pipeline here, so there is one way to do it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from listener.config import Project, Settings, load_project
+from listener.pipeline import BrandMatcher, PipelineContext, Scorer
+from listener.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+def resolve_project(settings: Settings, path: str | Path | None = None) -> Project | None:
+    """The project file named on the command line, else LISTENER_PROJECT, else none."""
+    chosen = path or settings.project_file
+    return load_project(chosen) if chosen else None
+
+
+def open_settings_store(settings: Settings) -> Store:
+    if settings.store_url.startswith("sqlite:"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return open_store(settings.store_url)
+
+
+def brand_matcher(project: Project | None) -> BrandMatcher | None:
+    if project is None:
+        return None
+    return BrandMatcher([(brand.name, brand.query) for brand in project.brands])
+
+
+def load_project_scorer(settings: Settings, project: Project | None) -> Scorer:
+    """The transformer scorer with the project's extra topics (zero-shot) and model choice."""
+    from listener.nlp import load_scorer
+
+    model = settings.model or (project.project.model if project else None)
+    return load_scorer(model=model, topics=list(project.topics) if project else None)
+
+
+def pipeline_context(settings: Settings, project: Project | None, store: Store, score: bool = True,
+                     keep_unmatched: bool | None = None) -> PipelineContext:
+    """A pipeline context for this process. Without a project every mention is kept (plain import);
+    with one, mentions that match no brand are dropped unless keep_unmatched."""
+    return PipelineContext(
+        store=store,
+        matcher=brand_matcher(project),
+        scorer=load_project_scorer(settings, project) if score else None,
+        keep_unmatched=(project is None) if keep_unmatched is None else keep_unmatched,
+    )

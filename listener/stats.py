@@ -1,0 +1,50 @@
+"""Statistics over stored mentions: volume over time, breakdowns, share of voice, rating agreement."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from listener.config import Settings
+from listener.runtime import open_settings_store
+from listener.store.base import TERM_FIELDS, Filters, Store
+
+# Star ratings mapped to the sentiment a reviewer most likely meant, to check the model against them.
+RATING_BANDS = {"negative": (0.0, 2.0), "neutral": (2.5, 3.5), "positive": (4.0, 5.0)}
+
+
+def rating_agreement(store: Store, filters: Filters) -> dict:
+    """How often predicted sentiment agrees with the review's stars (1-2 negative, 3 neutral, 4-5 positive)."""
+    matrix: dict[str, dict[str, int]] = {}
+    for stars, (low, high) in RATING_BANDS.items():
+        banded = dataclasses.replace(filters, rating_min=low, rating_max=high)
+        matrix[stars] = {label: store.count(dataclasses.replace(banded, sentiments=(label,)))
+                         for label in ("negative", "neutral", "positive")}
+    rated = sum(sum(row.values()) for row in matrix.values())
+    agreeing = sum(matrix[label][label] for label in matrix)
+    return {"rated_and_scored": rated, "agreement": (agreeing / rated) if rated else None,
+            "by_stars": matrix}
+
+
+def collect_stats(settings: Settings, filters: Filters, interval: str = "1d", tz: str = "UTC",
+                  top: int = 10) -> dict:
+    with open_settings_store(settings) as store:
+        total = store.count(filters)
+        unscored = store.count(dataclasses.replace(filters, sentiments=("unscored",)))
+        duplicates = store.count(dataclasses.replace(filters, include_duplicates=True)) - total
+        breakdowns = {field: store.terms(filters, field, size=top) for field in TERM_FIELDS}
+        series = store.timeseries(filters, interval=interval, tz=tz, split="sentiment")
+        agreement = rating_agreement(store, filters)
+    brand_total = sum(count for _, count in breakdowns["brand"])
+    share_of_voice = [{"brand": brand, "mentions": count, "share": count / brand_total}
+                      for brand, count in breakdowns["brand"]] if brand_total else []
+    return {
+        "total": total,
+        "unscored": unscored,
+        "near_duplicates_hidden": duplicates,
+        "interval": interval,
+        "tz": tz,
+        "timeseries": [{"start": start, **counts} for start, counts in series],
+        "breakdowns": breakdowns,
+        "share_of_voice": share_of_voice,
+        "rating_agreement": agreement,
+    }

@@ -1,0 +1,122 @@
+"""The store interface every back end implements (SQLite embedded, Elasticsearch at scale).
+
+Back ends register themselves in `listener.store.BACKENDS` by URL scheme; the shared contract suite in
+tests/store_contract.py runs against every registered back end.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterator, Literal, Sequence
+
+from listener.model import Mention
+
+TermField = Literal["sentiment", "topic", "source", "brand", "lang", "author", "domain"]
+TERM_FIELDS: tuple[str, ...] = ("sentiment", "topic", "source", "brand", "lang", "author", "domain")
+# Bucket sizes the time series accepts, in seconds.
+INTERVALS: dict[str, int] = {"5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "3h": 10800, "6h": 21600,
+                             "12h": 43200, "1d": 86400}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What to select. Every field narrows the selection; empty means no restriction.
+
+    `query` is in the boolean query language (listener.query). Near-duplicates (mentions with
+    `duplicate_of` set) are left out unless `include_duplicates`, so a repost is not counted twice.
+    `sentiments` may hold "unscored" to select mentions with no sentiment.
+    """
+
+    query: str | None = None
+    brands: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    langs: tuple[str, ...] = ()
+    sentiments: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()  # author ids
+    since: datetime | None = None  # inclusive, published_at
+    until: datetime | None = None  # exclusive, published_at
+    rating_min: float | None = None
+    rating_max: float | None = None
+    include_duplicates: bool = False
+
+
+@dataclass
+class Hit:
+    mention: Mention
+    snippet: str  # text with the matched words wrapped in <mark>…</mark> (HTML-escaped otherwise)
+    score: float | None = None  # relevance, when sorted by relevance
+
+
+@dataclass
+class Page:
+    hits: list[Hit]
+    total: int  # all matches of the filters, not just this page
+    next_cursor: str | None  # opaque; pass back to get the next page; None on the last page
+
+
+@dataclass
+class UpsertResult:
+    inserted: int = 0
+    updated: int = 0
+    ids: list[str] = field(default_factory=list)
+
+
+class Store(ABC):
+    """Where mentions live. All methods are safe to call again with the same input (idempotent)."""
+
+    #: URL scheme this back end answers to, e.g. "sqlite" or "elasticsearch".
+    scheme: str = ""
+
+    @abstractmethod
+    def upsert(self, mentions: Sequence[Mention]) -> UpsertResult:
+        """Insert new mentions and replace existing ones with the same id, in one batch."""
+
+    @abstractmethod
+    def get(self, mention_id: str) -> Mention | None: ...
+
+    @abstractmethod
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these ids are stored already."""
+
+    @abstractmethod
+    def find_fingerprints(self, bands: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, fingerprint) of stored originals (not duplicates) sharing any of these simhash bands."""
+
+    @abstractmethod
+    def search(self, filters: Filters, sort: Literal["date", "relevance"] = "date", limit: int = 20,
+               cursor: str | None = None) -> Page:
+        """Mentions matching the filters, newest first (date) or best first (relevance), paginated."""
+
+    @abstractmethod
+    def count(self, filters: Filters) -> int: ...
+
+    @abstractmethod
+    def timeseries(self, filters: Filters, interval: str = "1d", tz: str = "UTC",
+                   split: TermField | None = None) -> list[tuple[datetime, dict[str, int]]]:
+        """Counts per time bucket (aligned to local midnight in `tz` for day buckets), oldest first,
+        with empty buckets between the first and last filled; each bucket maps split value -> count
+        (key "all" when not split)."""
+
+    @abstractmethod
+    def terms(self, filters: Filters, field: TermField, size: int = 10) -> list[tuple[str, int]]:
+        """The most common values of a field among the matches, most common first."""
+
+    @abstractmethod
+    def iter_mentions(self, filters: Filters, batch_size: int = 1000) -> Iterator[Mention]:
+        """Every matching mention, oldest first, for export and re-scoring; memory stays flat."""
+
+    @abstractmethod
+    def forget_author(self, author_id: str) -> int:
+        """Delete everything of one author (privacy requests); returns how many mentions were removed."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,116 @@
+"""Text normalisation for matching and search (English, Persian, Arabic and others), tokens, language.
+
+`normalise` is applied to a document before it is indexed AND to a query before it is matched, so both
+sides agree: case, Latin accents, Arabic harakat, tatweel, letter variants (ي/ی/ى, ك/ک, أ/إ/آ/ا, ة/ه),
+Persian and Arabic-Indic digits, and ZWNJ (a Persian half-space becomes a word break, so «کتاب‌ها»
+is the two tokens «کتاب», «ها» and a search for «کتاب» finds it).
+
+`tokens` splits exactly as SQLite FTS5's `unicode61` tokenizer does on normalised text (letters and
+numbers are token characters, everything else separates), so the in-memory matcher and the FTS5
+index see the same words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Combining marks we drop after NFKD: Latin accents, Arabic harakat and Quranic marks, superscript alef.
+# Only these ranges: dropping every Mn would damage scripts whose vowel signs are marks (Devanagari, Thai).
+_MARK_RANGES = [(0x0300, 0x036F), (0x0610, 0x061A), (0x064B, 0x065F), (0x0670, 0x0670), (0x06D6, 0x06ED)]
+
+_LETTER_MAP = {
+    "\u0640": None,  # tatweel (kashida), a stretching stroke
+    "\u200c": " ",  # ZWNJ, the Persian half-space: a word break for search
+    "\u200d": None,  # ZWJ
+    "\u200e": None,  # LRM
+    "\u200f": None,  # RLM
+    "\ufeff": None,  # BOM / zero-width no-break space
+    "\u064a": "\u06cc",  # Arabic yeh ي -> Persian yeh ی
+    "\u0649": "\u06cc",  # alef maksura ى -> ی
+    "\u0643": "\u06a9",  # Arabic kaf ك -> keheh ک
+    "\u0629": "\u0647",  # teh marbuta ة -> heh ه
+    "\u06d5": "\u0647",  # ae ە (left by NFKD of ۀ) -> heh
+    "\u06c1": "\u0647",  # heh goal
+    "\u0671": "\u0627",  # alef wasla -> alef
+}
+# Persian (U+06F0..) and Arabic-Indic (U+0660..) digits -> ASCII digits.
+for _i in range(10):
+    _LETTER_MAP[chr(0x06F0 + _i)] = str(_i)
+    _LETTER_MAP[chr(0x0660 + _i)] = str(_i)
+for _lo, _hi in _MARK_RANGES:
+    for _cp in range(_lo, _hi + 1):
+        _LETTER_MAP[chr(_cp)] = None
+_TABLE = str.maketrans(_LETTER_MAP)
+
+_TOKEN_RE = re.compile(r"[^\W_]+")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Fold `text` for matching and search; see the module docstring for what is folded."""
+    if not text:
+        return ""
+    # NFKD splits أ/إ/آ into alef + a hamza/madda mark (dropped below), and folds presentation forms
+    # and full-width letters into their plain letters.
+    text = unicodedata.normalize("NFKD", text).translate(_TABLE).casefold()
+    return unicodedata.normalize("NFC", text)
+
+
+def tokens(normalised_text: str) -> list[str]:
+    """Split normalised text into words, exactly as FTS5 `unicode61 remove_diacritics 0` does."""
+    return _TOKEN_RE.findall(normalised_text)
+
+
+@lru_cache(maxsize=4096)
+def normalise_term(term: str) -> tuple[str, ...]:
+    """A query word after normalisation, as tokens: one for a plain word, several for e.g. «کتاب‌ها»."""
+    return tuple(tokens(normalise(term)))
+
+
+def squash_spaces(text: str) -> str:
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+# ---------------------------------------------------------------- language detection
+
+# Letters only Persian uses (پ چ ژ گ and the Persian yeh/keheh), and letters only Arabic uses.
+_PERSIAN_ONLY = set("پچژگکی")
+_ARABIC_ONLY = set("ةيكىإأؤ")
+_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]")
+_LATIN_OR_ARABIC_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F\u0600-\u06FF]")
+
+_LANGID = None
+
+
+def _langid():
+    global _LANGID
+    if _LANGID is None:
+        # py3langid ships its model inside the wheel, so this works with no network.
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        _LANGID = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return _LANGID
+
+
+def detect_language(text: str) -> str | None:
+    """The ISO 639-1 code of the text's language, or None when there is too little text to tell.
+
+    Arabic script is decided by letters (a general detector often confuses short Persian and Arabic);
+    everything else goes to py3langid.
+    """
+    letters = _LATIN_OR_ARABIC_LETTER.findall(text)
+    arabic_script = _ARABIC_SCRIPT.findall(text)
+    if len(arabic_script) >= 3 and len(arabic_script) >= 0.5 * max(len(letters), 1):
+        fa = sum(1 for ch in arabic_script if ch in _PERSIAN_ONLY)
+        ar = sum(1 for ch in arabic_script if ch in _ARABIC_ONLY)
+        if fa or ar:
+            return "fa" if fa >= ar else "ar"
+    stripped = squash_spaces(text)
+    if len(stripped) < 3:
+        return None
+    lang, prob = _langid().classify(stripped)
+    if prob < 0.3 and len(stripped) < 20:
+        return None
+    return lang

@@ -1,0 +1,107 @@
+"""Checkpoints for incremental sources: a small durable key-value store and a bounded seen-set.
+
+Every incremental source (Reddit listings, feeds, review pages, YouTube) keeps its position here, so a
+second run fetches only what is new. The file lives in the data folder (`state.db`); SQLite makes
+each `set` atomic, so a crash never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Iterable
+
+
+class CheckpointStore:
+    """Durable JSON values by key, e.g. `reddit:search:Nimbus` -> {"newest_utc": 1700000000}."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS checkpoint (key TEXT PRIMARY KEY, value TEXT NOT NULL,"
+                         " updated REAL NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS seen (scope TEXT NOT NULL, item TEXT NOT NULL,"
+                         " at REAL NOT NULL, PRIMARY KEY (scope, item)) WITHOUT ROWID")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM checkpoint WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO checkpoint (key, value, updated) VALUES (?, ?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+                             (key, json.dumps(value), time.time()))
+
+    def unseen(self, scope: str, items: Iterable[str]) -> list[str]:
+        """The items not yet marked seen in this scope, in their order (for URLs, entry ids, ...)."""
+        items = list(dict.fromkeys(items))
+        if not items:
+            return []
+        seen: set[str] = set()
+        with self._lock:
+            for start in range(0, len(items), 500):  # stay under SQLite's variable limit
+                chunk = items[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                seen.update(r[0] for r in self._db.execute(
+                    f"SELECT item FROM seen WHERE scope = ? AND item IN ({marks})", (scope, *chunk)))
+        return [item for item in items if item not in seen]
+
+    def mark_seen(self, scope: str, items: Iterable[str]) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO seen (scope, item, at) VALUES (?, ?, ?)",
+                                 [(scope, item, now) for item in items])
+            self._db.execute("COMMIT")
+
+    def forget(self, prefix: str = "") -> None:
+        """Drop checkpoints and seen marks whose key/scope starts with prefix (all when empty)."""
+        with self._lock:
+            self._db.execute("DELETE FROM checkpoint WHERE key LIKE ? || '%'", (prefix,))
+            self._db.execute("DELETE FROM seen WHERE scope LIKE ? || '%'", (prefix,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class BoundedSeen:
+    """An in-memory seen-set that forgets the oldest entries past `size` (as PRAW's stream does),
+    for long-running polls where the durable store is consulted only at start-up."""
+
+    def __init__(self, size: int = 10_000):
+        self.size = size
+        self._items: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, item: str) -> bool:
+        """Add an item; True when it was new."""
+        if item in self._items:
+            self._items.move_to_end(item)
+            return False
+        self._items[item] = None
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return True
+
+    def __contains__(self, item: str) -> bool:
+        return item in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def backoff_delays(base: float = 1.0, cap: float = 60.0):
+    """Capped exponential backoff: 1, 2, 4, ... up to `cap` seconds, forever (caller decides when to stop)."""
+    delay = base
+    while True:
+        yield delay
+        delay = min(delay * 2, cap)
