@@ -88,7 +88,7 @@ class Mention(BaseModel):
     sentiment: Sentiment | None = None
     topics: list[str] = Field(default_factory=list)
     duplicate_of: str | None = None
-    fingerprint: str | None = Field(default=None, description="simhash of the text, for near-duplicates")
+    fingerprint: str | None = Field(default=None, description="MinHash of the text, for near-duplicates")
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("published_at", "fetched_at")

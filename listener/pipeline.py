@@ -9,26 +9,17 @@ run again whole: nothing is lost and nothing is stored twice.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol, Sequence
 from urllib.parse import urlsplit
 
-import numpy as np
-
+from listener.dedupe import bands as fingerprint_bands
+from listener.dedupe import fingerprint, is_duplicate
 from listener.model import Mention
 from listener.text import detect_language, normalise, squash_spaces, tokens
 
 log = logging.getLogger(__name__)
-
-# Near-duplicates: a 64-bit simhash over word 3-shingles. Two texts within this Hamming distance are
-# the same post (a repost, a syndicated copy with a different footer). With 4 bands of 16 bits, any
-# pair within distance 3 shares at least one band exactly, so a band lookup finds every candidate.
-NEAR_DUPLICATE_BITS = 3
-FINGERPRINT_MIN_TOKENS = 8  # shorter texts ("love it!") repeat by chance and are not reposts
-_BANDS = 4
-
 
 class Scorer(Protocol):
     """Sets `sentiment` and `topics` on the mentions it can score, in place; leaves the rest unscored."""
@@ -64,29 +55,6 @@ def host_of(url: str | None) -> str | None:
     return host.removeprefix("www.") or None
 
 
-def simhash(normalised_text: str) -> str | None:
-    """16 hex digits of a 64-bit simhash of the text's word 3-shingles, or None for short texts."""
-    words = tokens(normalised_text)
-    if len(words) < FINGERPRINT_MIN_TOKENS:
-        return None
-    shingles = {" ".join(words[i:i + 3]) for i in range(len(words) - 2)}
-    digests = b"".join(hashlib.blake2b(s.encode(), digest_size=8).digest() for s in shingles)
-    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8), axis=1)
-    # A bit of the fingerprint is set where most shingles have it set.
-    packed = np.packbits(bits.sum(axis=0) * 2 > len(shingles))
-    return packed.tobytes().hex()
-
-
-def fingerprint_bands(fingerprint: str) -> list[str]:
-    """The band keys of a fingerprint, e.g. ["0:ab12", "1:cd34", "2:ef56", "3:7890"]."""
-    width = len(fingerprint) // _BANDS
-    return [f"{i}:{fingerprint[i * width:(i + 1) * width]}" for i in range(_BANDS)]
-
-
-def hamming(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
 def normalise_batch(batch: Iterable[Mention]) -> list[Mention]:
     """Tidy white space, fill domain and language, compute the near-duplicate fingerprint."""
     out = []
@@ -99,7 +67,7 @@ def normalise_batch(batch: Iterable[Mention]) -> list[Mention]:
         if mention.lang is None:
             mention.lang = detect_language(mention.full_text)
         if mention.fingerprint is None:
-            mention.fingerprint = simhash(normalise(mention.text))
+            mention.fingerprint = fingerprint(normalise(mention.text))
         out.append(mention)
     return out
 
@@ -113,7 +81,7 @@ class FingerprintLookup(Protocol):
 
 def dedupe_batch(batch: list[Mention], store: FingerprintLookup | None) -> tuple[list[Mention], int, int]:
     """Drop repeated ids within the batch (the last copy wins) and link near-duplicates to their
-    original: the earliest-published stored or in-batch mention within NEAR_DUPLICATE_BITS.
+    original: the earliest-published stored or in-batch mention with a near-identical text.
     Returns (mentions, repeated_in_batch, near_duplicates)."""
     by_id: dict[str, Mention] = {}
     for mention in batch:
@@ -145,7 +113,7 @@ def dedupe_batch(batch: list[Mention], store: FingerprintLookup | None) -> tuple
 def _original_of(mention: Mention, candidates: dict[str, list[tuple[str, str]]]) -> str | None:
     for band in fingerprint_bands(mention.fingerprint):
         for original_id, fp in candidates.get(band, ()):
-            if original_id != mention.id and hamming(fp, mention.fingerprint) <= NEAR_DUPLICATE_BITS:
+            if original_id != mention.id and is_duplicate(fp, mention.fingerprint):
                 return original_id
     return None
 

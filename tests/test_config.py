@@ -92,3 +92,28 @@ def test_cli_check_bad_file_exits_2_without_traceback(tmp_path):
                         capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
     assert "3 brand(s)" in ok.stdout
+
+
+def _fields(model, seen=None):
+    """Every field name of a pydantic model and the models nested in it."""
+    import typing
+
+    from pydantic import BaseModel
+
+    seen = seen if seen is not None else set()
+    for name, info in model.model_fields.items():
+        yield name
+        for arg in [info.annotation, *typing.get_args(info.annotation)]:
+            for inner in [arg, *typing.get_args(arg)]:
+                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in seen:
+                    seen.add(inner)
+                    yield from _fields(inner, seen)
+
+
+def test_every_project_field_is_documented():
+    from listener.config import Project
+
+    doc = (ROOT / "docs" / "project-file.md").read_text(encoding="utf-8")
+    missing = sorted({name for name in _fields(Project) if f"`{name}`" not in doc and f"[[{name}]]" not in doc
+                      and f"[{name}]" not in doc})
+    assert missing == []

@@ -33,7 +33,6 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what 
 
 @app.command()
 def demo(
-    reset: bool = typer.Option(True, help="Remove earlier demo mentions first."),
     score: bool = typer.Option(True, help="Score sentiment and topics with the transformer."),
     json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ):
@@ -41,7 +40,7 @@ def demo(
     from listener.demo.run import run_demo
 
     with handle_errors():
-        summary = run_demo(settings(), reset=reset, score=score, console=None if json_output else console)
+        summary = run_demo(settings(), score=score, console=None if json_output else console)
     if json_output:
         print_json(summary)
 
