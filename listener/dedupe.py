@@ -11,7 +11,7 @@ stored fingerprints by band finds the candidates without comparing against every
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 
 import numpy as np
 
@@ -28,19 +28,48 @@ _SHINGLE = 3
 _rng = np.random.default_rng(20261122)
 _A = _rng.integers(1, 2**63, size=SIGNATURE_SIZE, dtype=np.uint64) | np.uint64(1)
 _B = _rng.integers(0, 2**63, size=SIGNATURE_SIZE, dtype=np.uint64)
+_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], dtype=np.uint64)
+
+
+def fingerprints(normalised_texts: list[str]) -> list[str | None]:
+    """MinHash signatures as hex (8 digits per position) for many texts at once (one numpy pass for
+    the batch: per text it would cost more in numpy overhead than in arithmetic); None for texts
+    under MIN_TOKENS words."""
+    token_hashes: list[int] = []
+    starts: list[int] = []  # where each fingerprinted text's shingles start in the flat array
+    which: list[int] = []
+    total = 0
+    for index, text in enumerate(normalised_texts):
+        words = tokens(text)
+        if len(words) < MIN_TOKENS:
+            continue
+        # crc32 is stable across processes (unlike hash()) and fast; shingles combine 3 word hashes.
+        hashes = [zlib.crc32(w.encode()) for w in words]
+        token_hashes.extend(hashes)
+        starts.append(total)
+        which.append(index)
+        total += len(hashes)
+    out: list[str | None] = [None] * len(normalised_texts)
+    if not which:
+        return out
+    h = np.array(token_hashes, dtype=np.uint64)
+    # A shingle spans 3 consecutive words of the same text; shingles crossing a text boundary are
+    # masked out below by giving them the largest value, which never wins a minimum.
+    with np.errstate(over="ignore"):  # arithmetic mod 2**64 is the point
+        shingles = h[:-2] * _MIX[0] ^ h[1:-1] * _MIX[1] ^ h[2:] * _MIX[2]
+        hashed = (shingles[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
+    ends = starts[1:] + [total]
+    for start, end in zip(starts, ends):
+        hashed[max(end - 2, 0):end] = np.iinfo(np.uint64).max  # the last 2 positions cross into the next text
+    minima = np.minimum.reduceat(hashed, starts, axis=0).astype(">u4")
+    for row, index in enumerate(which):
+        out[index] = minima[row].tobytes().hex()
+    return out
 
 
 def fingerprint(normalised_text: str) -> str | None:
-    """The MinHash signature as hex (8 digits per position), or None for texts under MIN_TOKENS words."""
-    words = tokens(normalised_text)
-    if len(words) < MIN_TOKENS:
-        return None
-    shingles = {" ".join(words[i:i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
-    digests = b"".join(hashlib.blake2b(s.encode(), digest_size=8).digest() for s in shingles)
-    x = np.frombuffer(digests, dtype=np.uint64)
-    with np.errstate(over="ignore"):  # multiplication mod 2**64 is the point
-        hashed = (x[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)
-    return "".join(f"{v:08x}" for v in hashed.min(axis=0).tolist())
+    """The MinHash signature of one text (see `fingerprints`)."""
+    return fingerprints([normalised_text])[0]
 
 
 def _positions(fp: str) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from listener.dedupe import bands as fingerprint_bands
-from listener.dedupe import fingerprint, is_duplicate
+from listener.dedupe import fingerprints, is_duplicate
 from listener.model import Mention
 from listener.text import detect_language, normalise, squash_spaces, tokens
 
@@ -57,8 +57,8 @@ def host_of(url: str | None) -> str | None:
 
 def normalise_batch(batch: Iterable[Mention]) -> list[Mention]:
     """Tidy white space, fill domain and language, compute the near-duplicate fingerprint."""
-    out = []
-    for mention in batch:
+    out = list(batch)
+    for mention in out:
         mention.text = mention.text.strip()
         if mention.title:
             mention.title = squash_spaces(mention.title)
@@ -66,9 +66,9 @@ def normalise_batch(batch: Iterable[Mention]) -> list[Mention]:
             mention.domain = host_of(mention.url)
         if mention.lang is None:
             mention.lang = detect_language(mention.full_text)
-        if mention.fingerprint is None:
-            mention.fingerprint = fingerprint(normalise(mention.text))
-        out.append(mention)
+    missing = [m for m in out if m.fingerprint is None]
+    for mention, fp in zip(missing, fingerprints([normalise(m.text) for m in missing])):
+        mention.fingerprint = fp
     return out
 
 
