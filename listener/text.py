@@ -82,6 +82,12 @@ _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uF
 _LATIN_OR_ARABIC_LETTER = re.compile(r"[A-Za-z\u00C0-\u024F\u0600-\u06FF]")
 
 _LANGID = None
+COMMON_LANGUAGES = [
+    "af", "ar", "az", "bg", "bn", "ca", "cs", "da", "de", "el", "en", "es", "et", "fa", "fi", "fr", "he", "hi",
+    "hr", "hu", "id", "it", "ja", "ka", "kk", "ko", "ku", "lt", "lv", "mr", "ms", "nl", "no", "pa", "pl",
+    "ps", "pt", "ro", "ru", "sk", "sl", "sq", "sr", "sv", "sw", "ta", "te", "th", "tl", "tr", "uk", "ur",
+    "uz", "vi", "zh",
+]
 
 
 def _langid():
@@ -91,6 +97,9 @@ def _langid():
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
         _LANGID = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        # Short informal posts are often mistaken for small languages with similar letters (English
+        # chat as Nigerian Pidgin, Finglish as Breton): only choose among widely used languages.
+        _LANGID.set_languages(COMMON_LANGUAGES)
     return _LANGID
 
 
