@@ -1,0 +1,83 @@
+"""`listener crawl`: run the Scrapy spiders (review pages, Trustpilot, App Store, Google Play, feeds,
+forum pages) once, in a fresh process, and show what they stored and what they had to skip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from listener.cli.common import ProjectOption, UserInputError, fail, handle_errors, print_json, settings
+
+_out = Console()
+_err = Console(stderr=True)
+MAX_PROBLEMS_SHOWN = 15
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `crawl` command to the listener app."""
+
+    @app.command()
+    def crawl(
+        spider: Optional[str] = typer.Argument(
+            None, help="review, trustpilot, appstore, googleplay, feed or article (default: every spider "
+                       "with a source in the project file)."),
+        brand: Optional[str] = typer.Option(None, "--brand", "-b", help="Only this brand's sources."),
+        project: Optional[Path] = ProjectOption,
+        score: bool = typer.Option(True, help="Score sentiment and topics with the transformer."),
+        json_output: bool = typer.Option(False, "--json", help="Print the crawl report as JSON."),
+    ):
+        """Crawl review pages, review sites, app stores, feeds and forum pages once; store what is new.
+
+        Each crawl runs in its own process and picks up where the last one stopped. Set
+        LISTENER_HTTPCACHE=1 while developing a parser to keep responses for a day."""
+        # spiders/ imports listener, not the other way round: the import stays inside the command.
+        from listener.runtime import resolve_project
+        from spiders.crawl import CrawlError, crawl as run_crawl
+
+        with handle_errors():
+            current = settings()
+            loaded = resolve_project(current, project)
+            if loaded is None:
+                fail("--project", "no project file given (pass --project FILE or set LISTENER_PROJECT)")
+            try:
+                report = run_crawl(spider, loaded, current, brand=brand, score=score, stream_logs=not json_output)
+            except ValueError as err:
+                raise UserInputError(str(err)) from None
+            except CrawlError as err:
+                _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+                raise typer.Exit(1) from None
+        report.pop("stderr", None)
+        if json_output:
+            print_json(report)
+        else:
+            render_crawl_report(_out, report)
+        if not report.get("ok", False):
+            raise typer.Exit(1)
+
+
+def render_crawl_report(console: Console, report: dict) -> None:
+    if not report.get("spiders"):
+        console.print(report.get("note", "nothing to crawl"), highlight=False)
+        return
+    table = Table(title=f"crawl: {report.get('elapsed_s', 0):.1f} s", title_justify="left")
+    for column in ("spider", "pages", "items", "new", "updated", "no brand", "skipped", "failed", "retries"):
+        table.add_column(column, justify="left" if column == "spider" else "right")
+    problems: list[str] = []
+    for name, s in report["spiders"].items():
+        table.add_row(name, str(s["responses"]), str(s["items"]), str(s["inserted"]), str(s["updated"]),
+                      str(s["unmatched"]), str(s["skipped_page_count"] + s["skipped_items"]),
+                      str(s["failed_request_count"]), str(s["retries"]))
+        for item in s["skipped_pages"]:
+            problems.append(f"{name}: skipped {item['url']}: {item['reason']}")
+        for item in s["failed_requests"]:
+            problems.append(f"{name}: failed {item['url']}: {item['reason']}")
+    console.print(table)
+    for line in problems[:MAX_PROBLEMS_SHOWN]:
+        console.print(f"  [yellow]{escape(line)}[/yellow]", highlight=False)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        console.print(f"  … and {len(problems) - MAX_PROBLEMS_SHOWN} more (see --json)", highlight=False)

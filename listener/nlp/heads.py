@@ -1,0 +1,133 @@
+"""The small heads on top of the encoder: sentiment (3 classes, calibrated) and topics (multi-label).
+
+Heads are plain arrays: weights, biases, a temperature and per-topic thresholds, saved as `.npz` (loaded with
+`allow_pickle=False`, so a heads file can never run code) plus a JSON card. Prediction is numpy-only;
+scikit-learn is used only to fit them (`listener.nlp.train`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from listener.model import SENTIMENT_LABELS
+
+#: The committed heads for the bundled encoder.
+BUNDLED_HEADS = Path(__file__).parent / "heads"
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+@dataclass
+class SentimentHead:
+    """Multinomial logistic regression with temperature scaling: p = softmax((x W^T + b) / T)."""
+
+    weight: np.ndarray  # (3, dim)
+    bias: np.ndarray  # (3,)
+    temperature: float = 1.0
+    labels: tuple[str, ...] = SENTIMENT_LABELS
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.weight.T + self.bias
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """(n, 3) calibrated probabilities over negative, neutral, positive."""
+        return softmax(self.logits(x) / self.temperature)
+
+
+@dataclass
+class TopicHead:
+    """One-vs-rest logistic regressions, one per topic, each with its own decision threshold."""
+
+    labels: list[str]
+    weight: np.ndarray  # (k, dim)
+    bias: np.ndarray  # (k,)
+    thresholds: np.ndarray  # (k,)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return sigmoid(x @ self.weight.T + self.bias)
+
+    def predict(self, x: np.ndarray) -> list[list[str]]:
+        above = self.predict_proba(x) >= self.thresholds
+        return [[self.labels[j] for j in np.flatnonzero(row)] for row in above]
+
+
+@dataclass
+class ZeroShotCalibration:
+    """How a topic known only by its description (and examples) is decided.
+
+    score = cos(text, prototype) - mean over all topics' cos(text, prototype'); the centring removes
+    the large similarity every text has to every description in e5's space. A topic is assigned when
+    the score is at least `threshold` (fitted on the built-in taxonomy used as if it were zero-shot).
+    """
+
+    threshold: float = 0.02
+    scale: float = 40.0  # score -> probability: sigmoid(scale * (score - threshold)) for display
+
+    def to_json(self) -> dict:
+        return {"threshold": self.threshold, "scale": self.scale}
+
+
+@dataclass
+class Heads:
+    sentiment: SentimentHead
+    topics: TopicHead
+    zero_shot: ZeroShotCalibration = field(default_factory=ZeroShotCalibration)
+    card: dict = field(default_factory=dict)  # encoder name, data counts, metrics
+
+    @property
+    def encoder(self) -> str:
+        return str(self.card.get("encoder", ""))
+
+    @property
+    def dim(self) -> int:
+        return int(self.sentiment.weight.shape[1])
+
+    def save(self, folder: str | Path) -> Path:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / "sentiment.npz", weight=self.sentiment.weight.astype(np.float32),
+                 bias=self.sentiment.bias.astype(np.float32),
+                 temperature=np.float32(self.sentiment.temperature),
+                 labels=np.array(self.sentiment.labels))
+        np.savez(folder / "topics.npz", weight=self.topics.weight.astype(np.float32),
+                 bias=self.topics.bias.astype(np.float32), thresholds=self.topics.thresholds.astype(np.float32),
+                 labels=np.array(self.topics.labels))
+        card = dict(self.card)
+        card["zero_shot"] = self.zero_shot.to_json()
+        (folder / "heads.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "Heads":
+        folder = Path(folder)
+        with np.load(folder / "sentiment.npz", allow_pickle=False) as s:
+            sentiment = SentimentHead(s["weight"], s["bias"], float(s["temperature"]),
+                                      tuple(str(x) for x in s["labels"]))
+        with np.load(folder / "topics.npz", allow_pickle=False) as t:
+            topics = TopicHead([str(x) for x in t["labels"]], t["weight"], t["bias"], t["thresholds"])
+        card = json.loads((folder / "heads.json").read_text())
+        zs = card.get("zero_shot") or {}
+        return cls(sentiment, topics, ZeroShotCalibration(**zs), card)
+
+    @staticmethod
+    def exists(folder: str | Path) -> bool:
+        folder = Path(folder)
+        return all((folder / name).exists() for name in ("sentiment.npz", "topics.npz", "heads.json"))
+
+
+def zero_shot_scores(x: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
+    """Centred cosine of each text (rows of x) to each topic prototype (rows of prototypes)."""
+    sims = x @ prototypes.T
+    return sims - sims.mean(axis=1, keepdims=True)

@@ -1,0 +1,52 @@
+"""Re-score stored mentions (after a retrain, a new model or new project topics), in batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+
+@dataclass
+class RescoreReport:
+    seen: int = 0
+    scored: int = 0  # got a sentiment (a supported language)
+    unscored: int = 0  # left without one (language not covered, no text)
+    changed: int = 0  # sentiment label or topics differ from before
+    labels: dict[str, int] = field(default_factory=dict)
+
+
+def rescore(store, scorer, filters=None, batch_size: int = 256,
+            on_batch: Callable[[RescoreReport], None] | None = None) -> RescoreReport:
+    """Score every mention matching `filters` again and write it back with one upsert per batch.
+
+    Memory stays flat: mentions stream from `store.iter_mentions` and each batch is written before the next
+    is read. Upserts are idempotent by id, so an interrupted run can simply be run again.
+    """
+    from listener.store.base import Filters
+
+    filters = filters or Filters(include_duplicates=True)
+    report = RescoreReport()
+    batch = []
+
+    def flush() -> None:
+        before = {m.id: (m.sentiment.label if m.sentiment else None, tuple(m.topics)) for m in batch}
+        scorer.score(batch)
+        for m in batch:
+            label = m.sentiment.label if m.sentiment else "unscored"
+            report.labels[label] = report.labels.get(label, 0) + 1
+            report.scored += m.sentiment is not None
+            report.unscored += m.sentiment is None
+            report.changed += before[m.id] != (m.sentiment.label if m.sentiment else None, tuple(m.topics))
+        store.upsert(batch)
+        report.seen += len(batch)
+        if on_batch:
+            on_batch(report)
+        batch.clear()
+
+    for mention in store.iter_mentions(filters, batch_size=max(batch_size, 100)):
+        batch.append(mention)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return report

@@ -1,0 +1,225 @@
+"""TransformerScorer: sets sentiment and topics on mentions, in batches, with the encoder and the heads.
+
+- Sentiment: the calibrated sentiment head on the encoder's embedding (or a ready sequence-classification
+  model, when one is configured).
+- Topics: the trained topic head for the built-in taxonomy, plus zero-shot topics from the project file
+  (centred cosine to the topic's description and examples, with a threshold calibrated on the taxonomy).
+- Language: a mention's `lang`, else detected. Only languages in `languages` are scored (default: English,
+  Persian, Arabic: the heads are trained and evaluated on these); the others are left unscored
+  (`sentiment` None, topics untouched), never guessed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from listener.model import SENTIMENT_LABELS, Mention, Sentiment
+from listener.nlp.data import TopicDef, as_topic_defs, load_taxonomy
+from listener.nlp.heads import Heads, sigmoid, zero_shot_scores
+
+log = logging.getLogger(__name__)
+
+#: Languages the heads are trained and evaluated on (see MODEL_CARD.md).
+SUPPORTED_LANGUAGES: frozenset[str] = frozenset({"en", "fa", "ar"})
+
+# ISO 639-2/3 and macro-language codes sources use, folded onto the 639-1 codes above.
+_LANG_ALIASES = {"eng": "en", "per": "fa", "fas": "fa", "pes": "fa", "prs": "fa", "ara": "ar", "arb": "ar",
+                 "arz": "ar", "apc": "ar", "ajp": "ar", "afb": "ar", "ary": "ar", "acm": "ar"}
+MAX_CHARS = 4000  # longer texts are cut (reviews rarely need more to decide sentiment and topic)
+
+
+def language_code(lang: str | None) -> str | None:
+    """'en-US' -> 'en', 'fas' -> 'fa'; None stays None."""
+    if not lang:
+        return None
+    primary = lang.strip().lower().replace("_", "-").split("-")[0]
+    return _LANG_ALIASES.get(primary, primary) or None
+
+
+@dataclass
+class Prediction:
+    probabilities: np.ndarray  # (3,) over negative, neutral, positive
+    topics: list[str]
+    topic_scores: dict[str, float]
+
+    @property
+    def sentiment(self) -> Sentiment:
+        i = int(np.argmax(self.probabilities))
+        return Sentiment(label=SENTIMENT_LABELS[i], score=float(np.clip(self.probabilities[i], 0.0, 1.0)))
+
+
+class TransformerScorer:
+    """Scores mentions in place; see the module docstring. Build one with `listener.nlp.load_scorer`."""
+
+    def __init__(self, encoder, heads: Heads, topics: Iterable | None = None,
+                 languages: Iterable[str] | None = None, classifier=None, batch_size: int = 32):
+        self.encoder = encoder
+        self.heads = heads
+        self.classifier = classifier  # a SequenceClassifier for sentiment, or None: the head
+        self.languages = frozenset(languages) if languages is not None else SUPPORTED_LANGUAGES
+        self.batch_size = batch_size
+        self.builtin = load_taxonomy()
+        head_labels = set(heads.topics.labels)
+        extra = [t for t in as_topic_defs(topics) if t.label not in head_labels]
+        self.zero_shot_topics: list[TopicDef] = list({t.label: t for t in extra}.values())
+        # The centring set is the built-in taxonomy plus the project's own topics, so the calibration made
+        # on the taxonomy carries over; prototypes of the taxonomy are computed once.
+        reference = [t for t in self.builtin if t.label not in {z.label for z in self.zero_shot_topics}]
+        self._reference = reference + self.zero_shot_topics
+        self._prototypes = self._topic_prototypes(self._reference) if self.zero_shot_topics else None
+
+    @property
+    def topic_labels(self) -> list[str]:
+        return list(self.heads.topics.labels) + [t.label for t in self.zero_shot_topics]
+
+    def _topic_prototypes(self, topics: Sequence[TopicDef]) -> np.ndarray:
+        """One unit vector per topic: the mean of its description's and its examples' embeddings."""
+        texts, owner = [], []
+        for i, t in enumerate(topics):
+            for text in (t.description, *t.examples):
+                if text and text.strip():
+                    texts.append(text)
+                    owner.append(i)
+        emb = self.encoder.embed(texts, batch_size=self.batch_size)
+        protos = np.zeros((len(topics), emb.shape[1]), dtype=np.float32)
+        np.add.at(protos, np.asarray(owner), emb)
+        return protos / np.maximum(np.linalg.norm(protos, axis=1, keepdims=True), 1e-12)
+
+    # ------------------------------------------------------------ predictions on texts
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.embed([t[:MAX_CHARS] for t in texts], batch_size=self.batch_size)
+
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> list[Prediction]:
+        """Sentiment probabilities and topics for texts (no language check: callers decide)."""
+        texts = list(texts)
+        if not texts:
+            return []
+        x = self.embed(texts) if embeddings is None else embeddings
+        if self.classifier is not None:
+            probs = self.classifier.predict_proba([t[:MAX_CHARS] for t in texts], batch_size=self.batch_size)
+        else:
+            probs = self.heads.sentiment.predict_proba(x)
+        topic_probs = self.heads.topics.predict_proba(x)
+        above = topic_probs >= self.heads.topics.thresholds
+        labels = list(self.heads.topics.labels)
+        zs_above = zs_probs = None
+        if self._prototypes is not None:
+            cal = self.heads.zero_shot
+            offset = len(self._reference) - len(self.zero_shot_topics)
+            scores = zero_shot_scores(x, self._prototypes)[:, offset:]
+            zs_above = scores >= cal.threshold
+            zs_probs = sigmoid(cal.scale * (scores - cal.threshold))
+        out = []
+        for i in range(len(texts)):
+            chosen = [labels[j] for j in np.flatnonzero(above[i])]
+            scores_i = {labels[j]: float(topic_probs[i, j]) for j in range(len(labels))}
+            if zs_above is not None:
+                for j, t in enumerate(self.zero_shot_topics):
+                    scores_i[t.label] = float(zs_probs[i, j])
+                    if zs_above[i, j]:
+                        chosen.append(t.label)
+            chosen.sort(key=lambda label: -scores_i[label])
+            out.append(Prediction(probs[i], chosen, scores_i))
+        return out
+
+    # ------------------------------------------------------------ mentions
+
+    def language_of(self, mention: Mention) -> str | None:
+        """The mention's language code; detected (and set on the mention) when it has none."""
+        if mention.lang:
+            return language_code(mention.lang)
+        from listener.text import detect_language
+
+        detected = detect_language(mention.full_text)
+        if detected:
+            mention.lang = detected
+        return language_code(detected)
+
+    def score(self, mentions: list[Mention]) -> None:
+        """Set `sentiment` and `topics` on the mentions this model covers; leave the others unscored."""
+        todo = []
+        for m in mentions:
+            text = m.full_text
+            if text and text.strip() and self.language_of(m) in self.languages:
+                todo.append(m)
+            else:
+                m.sentiment = None
+        if not todo:
+            return
+        for m, pred in zip(todo, self.predict([m.full_text for m in todo])):
+            m.sentiment = pred.sentiment
+            m.topics = pred.topics
+
+
+# ---------------------------------------------------------------- loading, once per process
+
+_LOCK = threading.Lock()
+_ENCODERS: dict[tuple, object] = {}
+_HEADS: dict[tuple, Heads] = {}
+
+
+def heads_dir_for(encoder_name: str) -> Path:
+    """Committed heads for the bundled encoder; for another encoder, heads trained here, in the cache."""
+    from listener.nlp.encoder import DEFAULT_MODEL, cache_dir
+    from listener.nlp.heads import BUNDLED_HEADS
+
+    if encoder_name == DEFAULT_MODEL:
+        return BUNDLED_HEADS
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder_name.strip("/"))
+    return cache_dir() / "heads" / slug
+
+
+def precision_setting(precision: str | None = None) -> str:
+    return (precision or os.environ.get("LISTENER_PRECISION") or "auto").strip().lower()
+
+
+def get_encoder(model: str | None = None, precision: str | None = None):
+    """The encoder for `model` (None: bundled), loaded once per process and shared by every scorer."""
+    from listener.nlp.encoder import load_encoder
+
+    key = (model or "", precision_setting(precision))
+    with _LOCK:
+        if key not in _ENCODERS:
+            _ENCODERS[key] = load_encoder(model, precision=key[1])
+        return _ENCODERS[key]
+
+
+def get_heads(encoder) -> Heads:
+    """The heads for this encoder; for a non-default encoder they are trained once (about a minute) on the
+    bundled labelled examples and cached."""
+    folder = heads_dir_for(encoder.name)
+    with _LOCK:
+        key = (encoder.name, str(folder))
+        if key in _HEADS:
+            return _HEADS[key]
+        if not Heads.exists(folder):
+            from listener.nlp.encoder import DEFAULT_MODEL
+
+            if encoder.name == DEFAULT_MODEL:
+                raise FileNotFoundError(f"the trained heads are missing from {folder}; run `listener model train`")
+            from listener.nlp.train import train_heads_for_encoder
+
+            log.warning("no heads trained for encoder %s yet: training them on the bundled examples (once)",
+                        encoder.name)
+            train_heads_for_encoder(encoder, folder)
+        heads = Heads.load(folder)
+        if heads.dim != encoder.dim:
+            raise ValueError(f"the heads in {folder} are for {heads.dim}-dimensional embeddings but "
+                             f"{encoder.name} gives {encoder.dim}; retrain with `listener model train`")
+        _HEADS[key] = heads
+        return heads
+
+
+def clear_cache() -> None:
+    """Forget the loaded encoders and heads (tests, and after `listener model train`)."""
+    with _LOCK:
+        _ENCODERS.clear()
+        _HEADS.clear()

@@ -1,0 +1,908 @@
+"""The embedded store: one SQLite file (WAL) with an FTS5 index, for `sqlite:///path/to/listener.db`.
+
+Layout
+------
+- `mentions`: one narrow row per mention, with the columns the filters and the query compiler read
+  (listener.query.sqlite.SCHEMA_SQL is the part the query reads; its `index_values` fills those columns and
+  the FTS row, so the store and the in-memory matcher cannot drift apart). The `rowid` encodes the
+  published time: ``rowid = published_second << SLOT_BITS | n``, n counting mentions of the same second.
+  So `ORDER BY rowid` IS date order, `since`/`until` are rowid ranges, and every single-column index
+  (source, author, brand, topic) is sorted by time within each value: "the latest 20 where x" walks one
+  b-tree backwards whatever x is, however out of order the mentions arrived. (The alternative,
+  arrival-order rowids plus an index on published_at, is slower for date-sorted searches with a filter
+  and about 20 % smaller; `bench/bench_store.py --compare-layouts` measures both.)
+- `mention_docs`: the full Mention as JSON, so `get` round-trips exactly. Apart from `mentions` so counts,
+  filters and aggregations scan narrow rows, and a page reads only the documents it shows.
+- `mentions_fts` (FTS5, unicode61 without diacritic folding): title and body after
+  `listener.text.normalise`, rowid = mentions.rowid. Normalising in Python on both sides (here and in the
+  query compiler) is what makes «كتاب» find «کتاب».
+- `mention_brands`, `mention_topics`: the multi-valued fields, one row per value.
+- `mention_bands`: the near-duplicate fingerprint bands (listener.dedupe.bands) of originals (mentions with
+  a fingerprint and no duplicate_of), each as a 64-bit hash of the band key, for `find_fingerprints`.
+
+Searching
+---------
+Filters and the query become one WHERE clause over `mentions m`. Date sort walks the rowid backwards
+(keyset cursor: the last rowid). Relevance ranks by bm25 the newest `relevance_window` matches of the
+query's words and lists the other matches after them by date (see `_ranked_page`). `total` is exact and
+remembered until the next write by any connection, so paging on does not count again.
+
+Concurrency
+-----------
+A SqliteStore holds ONE connection, shared by every thread that uses the object and guarded by a lock
+(the web app may share one store between worker threads; calls are serialised). Other processes or Store
+objects open their own connections to the same file: WAL lets readers read while one writer writes, and
+writers wait up to `busy_timeout` for each other. Every upsert batch is one transaction (BEGIN IMMEDIATE),
+so a failed batch leaves nothing behind and can be retried whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import logging
+import math
+import re
+import sqlite3
+import threading
+from bisect import bisect_right
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator, Literal, Sequence
+from zoneinfo import ZoneInfo
+
+from listener.model import Mention
+from listener.store import register
+from listener.store.base import INTERVALS, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
+from listener.text import normalise, tokens
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+#: low bits of the rowid: up to 2**SLOT_BITS mentions may share one published second. Beyond that the
+#: allocator spills into the next second's slots, and for those mentions date order, date filters and time
+#: buckets (all read the time from the rowid) are off by the few seconds they spilled.
+SLOT_BITS = 16
+_SLOTS = 1 << SLOT_BITS
+#: FTS5 bm25 column weights (title, body): a word in the title counts double.
+BM25_WEIGHTS = (2.0, 1.0)
+SNIPPET_CHARS = 200
+_SNIPPET_LEAD = 60  # characters of context kept before the first match
+MAX_BUCKETS = 100_000
+#: a date-sorted search walks at most this many text matches before switching to the general plan
+DRIVE_BUDGET = 2000
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS listener_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mentions (
+    rowid INTEGER PRIMARY KEY,          -- published_at << {SLOT_BITS} | n: date order
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    lang TEXT,
+    domain TEXT,
+    author_key TEXT,                    -- listener.query.author_key(author_name), for author: queries
+    author_id TEXT,
+    published_at INTEGER NOT NULL,      -- epoch seconds, UTC
+    sentiment TEXT,                     -- NULL when unscored
+    sentiment_score REAL,
+    rating REAL,
+    duplicate_of TEXT
+);
+CREATE TABLE IF NOT EXISTS mention_docs (rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL);  -- Mention JSON
+-- Each index entry ends with the rowid, i.e. the time: "latest 20 where source = x" walks one index
+-- backwards. Searches leave duplicates out by default, so the filter columns also get partial indexes over
+-- originals only, which answer those searches and the terms aggregations without reading table rows.
+CREATE INDEX IF NOT EXISTS mentions_source ON mentions(source);
+CREATE INDEX IF NOT EXISTS mentions_author_id ON mentions(author_id);
+CREATE INDEX IF NOT EXISTS originals_source ON mentions(source) WHERE duplicate_of IS NULL;
+CREATE INDEX IF NOT EXISTS originals_lang ON mentions(lang) WHERE duplicate_of IS NULL;
+CREATE INDEX IF NOT EXISTS originals_sentiment ON mentions(sentiment) WHERE duplicate_of IS NULL;
+CREATE INDEX IF NOT EXISTS originals_author_id ON mentions(author_id) WHERE duplicate_of IS NULL;
+CREATE INDEX IF NOT EXISTS originals_domain ON mentions(domain) WHERE duplicate_of IS NULL;
+CREATE INDEX IF NOT EXISTS duplicates ON mentions(duplicate_of) WHERE duplicate_of IS NOT NULL;
+CREATE VIRTUAL TABLE IF NOT EXISTS mentions_fts USING fts5(
+    title, body, tokenize='unicode61 remove_diacritics 0');
+CREATE TABLE IF NOT EXISTS mention_brands (
+    rowid INTEGER NOT NULL, brand TEXT NOT NULL, PRIMARY KEY (rowid, brand)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mention_brands_brand ON mention_brands(brand);
+CREATE TABLE IF NOT EXISTS mention_topics (
+    rowid INTEGER NOT NULL, topic TEXT NOT NULL, PRIMARY KEY (rowid, topic)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mention_topics_topic ON mention_topics(topic);
+CREATE TABLE IF NOT EXISTS mention_bands (
+    band INTEGER NOT NULL, rowid INTEGER NOT NULL, PRIMARY KEY (band, rowid)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS mention_bands_rowid ON mention_bands(rowid);
+"""
+
+_COLUMNS = ("rowid", "id", "source", "lang", "domain", "author_key", "author_id", "published_at", "sentiment",
+            "sentiment_score", "rating", "duplicate_of")
+_INSERT_MENTION = (f"INSERT OR REPLACE INTO mentions ({', '.join(_COLUMNS)}) "
+                   f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+_SIDE_TABLES = ("mention_brands", "mention_topics", "mention_bands")  # rows replaced on every upsert
+
+# The value a term aggregation or a split groups by (None = skipped), and the join it needs.
+_TERM_SQL: dict[str, tuple[str, str]] = {
+    "sentiment": ("coalesce(m.sentiment, 'unscored')", ""),
+    "source": ("m.source", ""),
+    "lang": ("m.lang", ""),
+    "domain": ("m.domain", ""),
+    "author": ("m.author_id", ""),
+    "brand": ("t.brand", "JOIN mention_brands t ON t.rowid = m.rowid"),
+    "topic": ("t.topic", "JOIN mention_topics t ON t.rowid = m.rowid"),
+}
+assert set(_TERM_SQL) == set(TERM_FIELDS)
+
+
+def _band_key(band: str) -> int:
+    """A band key ("2:89ab...") as a signed 64-bit integer: a third of the size of the text in two indexes.
+    A collision only adds a candidate, which the pipeline's similarity check then rejects."""
+    return int.from_bytes(hashlib.blake2b(band.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def _fingerprint_bands(fingerprint: str) -> list[str]:
+    from listener.dedupe import bands  # numpy: imported on the first fingerprinted upsert only
+
+    return bands(fingerprint)
+
+
+def _epoch(value: datetime) -> int:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return math.floor(value.timestamp())
+
+
+def _path_of(url: str) -> str:
+    """`sqlite:///abs/path.db` and `sqlite:////abs/path.db` -> /abs/path.db; `sqlite://rel.db` -> rel.db;
+    `sqlite://:memory:` -> :memory:"""
+    if not url.startswith("sqlite:"):
+        raise ValueError(f"not a sqlite URL: {url!r}")
+    rest = url[len("sqlite:"):]
+    if rest.startswith("//"):
+        rest = rest[2:]
+    if rest.startswith("//"):  # four slashes: f"sqlite:///{absolute_path}"
+        rest = rest[1:]
+    if rest in ("", ":memory:", "/:memory:"):
+        return ":memory:"
+    return rest
+
+
+@register("sqlite")
+def open_sqlite(url: str) -> "SqliteStore":
+    return SqliteStore(_path_of(url))
+
+
+class SqliteStore(Store):
+    """The embedded back end. One connection per object, shared by threads under a lock."""
+
+    scheme = "sqlite"
+    #: relevance sort ranks the newest this-many matches of the query's words by bm25 (see _ranked_page)
+    relevance_window: int | None = 10_000
+    #: stop counting `total` (and `count`) here; None counts exactly. The Page interface has no way yet to
+    #: say "at least", so the default is exact: see bench/bench_store.py --count-limit for what it costs.
+    count_limit: int | None = None
+
+    def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 10.0):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        # isolation_level=None: no implicit transactions; upsert and forget_author open their own.
+        self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
+                                   check_same_thread=False)
+        self._closed = False
+        self._writes = 0  # this connection's commits: with PRAGMA data_version, says when counts went stale
+        self._totals: dict[tuple, tuple[tuple, int]] = {}
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a crash of the process loses nothing; a power cut may lose the last commits.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA temp_store=MEMORY")
+            self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB
+            self._db.execute("PRAGMA mmap_size=268435456")
+            with self._transaction():  # two processes creating the same new file do it one after the other
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute("INSERT OR IGNORE INTO listener_meta VALUES ('schema_version', ?)",
+                                 (str(SCHEMA_VERSION),))
+            version = int(self._db.execute("SELECT value FROM listener_meta WHERE key = 'schema_version'").fetchone()[0])
+        if version != SCHEMA_VERSION:
+            self._db.close()
+            raise RuntimeError(f"{self.path} has store schema {version}; this listener reads {SCHEMA_VERSION}")
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    # ------------------------------------------------------------ writing
+
+    def upsert(self, mentions: Sequence[Mention]) -> UpsertResult:
+        by_id: dict[str, Mention] = {}
+        for mention in mentions:  # the same id twice in one batch: the later copy wins
+            by_id.pop(mention.id, None)
+            by_id[mention.id] = mention
+        result = UpsertResult()
+        if not by_id:
+            return result
+        with self._lock, self._transaction():
+            db = self._db
+            existing = {row[0]: (row[1], row[2]) for row in db.execute(
+                "SELECT id, rowid, published_at FROM mentions WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(by_id)),))}
+            rows: list[list] = []
+            texts: list[tuple[str, str]] = []
+            docs: list[str] = []
+            need_rowid: list[tuple[list, int]] = []
+            stale: list[tuple[int]] = []  # rowids whose FTS and side rows are replaced
+            moved: list[tuple[int]] = []  # rowids of mentions whose published second changed
+            for mention_id, mention in by_id.items():
+                published = _epoch(mention.published_at)
+                row, values = _row(mention, published)
+                rows.append(row)
+                texts.append((values["title"], values["body"]))
+                docs.append(mention.to_json())
+                old = existing.get(mention_id)
+                if old is None:
+                    result.inserted += 1
+                    need_rowid.append((row, published))
+                    continue
+                result.updated += 1
+                stale.append((old[0],))
+                if old[1] == published:
+                    row[0] = old[0]
+                else:
+                    moved.append((old[0],))
+                    need_rowid.append((row, published))
+            if stale:
+                db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", stale)
+                for table in _SIDE_TABLES:
+                    db.executemany(f"DELETE FROM {table} WHERE rowid = ?", stale)
+                db.executemany("DELETE FROM mentions WHERE rowid = ?", moved)
+                db.executemany("DELETE FROM mention_docs WHERE rowid = ?", moved)
+            self._allocate_rowids(need_rowid)
+            db.executemany(_INSERT_MENTION, rows)
+            db.executemany("INSERT OR REPLACE INTO mention_docs (rowid, doc) VALUES (?, ?)",
+                           [(row[0], doc) for row, doc in zip(rows, docs)])
+            db.executemany("INSERT INTO mentions_fts (rowid, title, body) VALUES (?, ?, ?)",
+                           [(row[0], title, body) for row, (title, body) in zip(rows, texts)])
+            db.executemany("INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
+                           [(row[0], b) for row, m in zip(rows, by_id.values()) for b in m.brands])
+            db.executemany("INSERT OR IGNORE INTO mention_topics VALUES (?, ?)",
+                           [(row[0], t) for row, m in zip(rows, by_id.values()) for t in m.topics])
+            db.executemany("INSERT OR IGNORE INTO mention_bands VALUES (?, ?)",
+                           [(_band_key(band), row[0]) for row, m in zip(rows, by_id.values())
+                            if m.fingerprint and m.duplicate_of is None
+                            for band in _fingerprint_bands(m.fingerprint)])
+            self._writes += 1
+        result.ids = list(by_id)
+        return result
+
+    def _allocate_rowids(self, pending: list[tuple[list, int]]) -> None:
+        """Give each row the next free rowid in its published second (see the module docstring)."""
+        if not pending:
+            return
+        seconds = sorted({published for _, published in pending})
+        top: dict[int, int] = {}
+        for published, highest in self._db.execute(
+                "SELECT j.value, (SELECT max(rowid) FROM mentions WHERE rowid >= (j.value << ?) "
+                "AND rowid < ((j.value + 1) << ?)) FROM json_each(?) j", (SLOT_BITS, SLOT_BITS, json.dumps(seconds))):
+            top[published] = (published << SLOT_BITS) - 1 if highest is None else highest
+        taken: set[int] = set()
+        for row, published in pending:
+            candidate = top[published] + 1
+            if candidate >= (published + 1) << SLOT_BITS:
+                candidate = self._spill(candidate, taken)
+            row[0] = candidate
+            taken.add(candidate)
+            top[published] = max(top[published], candidate)
+
+    def _spill(self, candidate: int, taken: set[int]) -> int:
+        log.warning("more than %d mentions in one published second; date order there becomes approximate", _SLOTS)
+        while candidate in taken or self._db.execute("SELECT 1 FROM mentions WHERE rowid = ?",
+                                                     (candidate,)).fetchone():
+            candidate += 1
+        return candidate
+
+    def forget_author(self, author_id: str) -> int:
+        with self._lock, self._transaction():
+            rowids = [(r[0],) for r in self._db.execute("SELECT rowid FROM mentions WHERE author_id = ?",
+                                                         (author_id,))]
+            if rowids:
+                self._db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", rowids)
+                for table in _SIDE_TABLES + ("mention_docs", "mentions"):
+                    self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
+                self._writes += 1
+            return len(rowids)
+
+    def optimize(self) -> None:
+        """Merge the FTS5 index into one segment and refresh planner statistics (after a bulk load)."""
+        with self._lock:
+            self._db.execute("INSERT INTO mentions_fts (mentions_fts) VALUES ('optimize')")
+            self._db.execute("ANALYZE")
+
+    # ------------------------------------------------------------ reading
+
+    def get(self, mention_id: str) -> Mention | None:
+        with self._lock:
+            row = self._db.execute("SELECT d.doc FROM mentions m JOIN mention_docs d ON d.rowid = m.rowid "
+                                   "WHERE m.id = ?", (mention_id,)).fetchone()
+        return Mention.from_json(row[0]) if row else None
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        with self._lock:
+            return {r[0] for r in self._db.execute(
+                "SELECT id FROM mentions WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),))}
+
+    def find_fingerprints(self, bands: Sequence[str]) -> list[tuple[str, str]]:
+        """Originals sharing a band, earliest published first."""
+        if not bands:
+            return []
+        with self._lock:
+            return [(r[0], r[1]) for r in self._db.execute(
+                "SELECT m.id, json_extract(d.doc, '$.fingerprint') FROM mentions m "
+                "JOIN mention_docs d ON d.rowid = m.rowid WHERE m.rowid IN (SELECT rowid FROM mention_bands "
+                "WHERE band IN (SELECT value FROM json_each(?))) ORDER BY m.rowid",
+                (json.dumps([_band_key(band) for band in bands]),))]
+
+    def count(self, filters: Filters) -> int:
+        with self._lock:
+            return self._count(_select(filters))
+
+    def _count(self, sel: "_Selection") -> int:
+        """count(*) of the selection, remembered until the next write by any connection: paging on and
+        re-drawing a dashboard do not count the same rows again. With `count_limit`, stops there."""
+        key = (sel.where, tuple(sel.params), self.count_limit)
+        version = (self._db.execute("PRAGMA data_version").fetchone()[0], self._writes)
+        cached = self._totals.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        db = self._db
+        if sel.where in (_ORIGINALS, "1"):
+            # No filter: count(*) of a whole table counts b-tree pages, not rows; duplicates have an index.
+            total = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
+            if sel.where == _ORIGINALS:
+                total -= db.execute("SELECT count(*) FROM mentions WHERE duplicate_of IS NOT NULL").fetchone()[0]
+            if self.count_limit:
+                total = min(total, self.count_limit)
+        else:
+            source, params = sel.from_where()
+            limit = f" LIMIT {int(self.count_limit)}" if self.count_limit else ""
+            total = db.execute(f"SELECT count(*) FROM (SELECT 1 {source}{limit})", params).fetchone()[0]
+        if len(self._totals) >= 256:
+            self._totals.clear()
+        self._totals[key] = (version, total)
+        return total
+
+    def search(self, filters: Filters, sort: Literal["date", "relevance"] = "date", limit: int = 20,
+               cursor: str | None = None) -> Page:
+        """Date sort: newest first, ties (the same second) by the order they were stored. Relevance: bm25
+        over title (weight 2) and text, best first, `Hit.score` = -bm25 (higher is better), among the newest
+        `relevance_window` matches of the query's words; the other matches follow by date with score 0.0
+        (see _ranked_page). Relevance falls back to date when the query has no positive words. `total` is
+        exact unless `count_limit` is set. A cursor is only valid with the filters and sort that made it."""
+        if sort not in ("date", "relevance"):
+            raise ValueError(f"sort must be 'date' or 'relevance', not {sort!r}")
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        sel = _select(filters)
+        rank = sel.query.rank if sel.query else None
+        kind = "r" if sort == "relevance" and rank else "d"
+        after = _decode_cursor(cursor, kind)
+        with self._lock:
+            total = self._count(sel)
+            if kind == "d":
+                rows = self._date_page(sel, None if after is None else after[0], limit + 1)
+            else:
+                rows = self._ranked_page(sel, rank, after, limit + 1)
+            next_cursor = None
+            if len(rows) > limit:
+                rows = rows[:limit]
+                last = rows[-1]
+                next_cursor = _encode_cursor(kind, [last[0]] if kind == "d" else [last[1], last[0]])
+            docs = self._docs([r[0] for r in rows])
+        terms = sel.query.highlight if sel.query else []
+        hits = []
+        for rowid, score in rows:
+            mention = Mention.from_json(docs[rowid])
+            hits.append(Hit(mention=mention, snippet=snippet(mention, terms), score=score))
+        return Page(hits=hits, total=total, next_cursor=next_cursor)
+
+    def _date_page(self, sel: "_Selection", below: int | None, size: int, floor: int | None = None,
+                   score: float | None = None) -> list[tuple]:
+        """(rowid, score) of the newest `size` selected rows with rowid < below (and >= floor)."""
+        hi = below if sel.hi is None or (below is not None and below < sel.hi) else sel.hi
+        lo = floor if sel.lo is None or (floor is not None and floor > sel.lo) else sel.lo
+        if sel.drive is not None:
+            # Walk the text matches newest first and check the rest of the selection on each: no need to
+            # collect every match of a common word first. Bounded, because a rare filter could make the
+            # walk long; then the general plan below answers.
+            rows = self._db.execute(
+                f"SELECT m.rowid, ? FROM (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?"
+                f"{_bounds('rowid', lo, hi)} ORDER BY rowid DESC LIMIT {DRIVE_BUDGET}) f "
+                f"CROSS JOIN mentions m ON m.rowid = f.rowid WHERE {sel.base} ORDER BY m.rowid DESC LIMIT ?",
+                [score, sel.drive, *sel.base_params, size]).fetchall()
+            if len(rows) == size:
+                return rows
+        return self._db.execute(
+            f"SELECT m.rowid, ? FROM mentions m WHERE {sel.where}{_bounds('m.rowid', lo, hi)} "
+            f"ORDER BY m.rowid DESC LIMIT ?", [score, *sel.params, size]).fetchall()
+
+    def _ranked_page(self, sel: "_Selection", rank: str, after: list | None, size: int) -> list[tuple]:
+        """(rowid, score) of one relevance page. Ranked first: the matches among the newest
+        `relevance_window` rows matching the query's words, by -bm25. Then every other match (older text
+        matches, and rows matching only through a field filter, e.g. `acme OR site:x`) by date, with score
+        0.0. bm25 costs about a microsecond per matching row, so the window is what keeps a query for a word
+        in half of a million mentions at tens of milliseconds; None ranks them all."""
+        db = self._db
+        # With a driving expression every match satisfies it, so it is also what to rank by.
+        match = sel.drive or rank
+        floor = None
+        if self.relevance_window:
+            row = db.execute(f"SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?{_bounds('rowid', sel.lo, sel.hi)} "
+                             f"ORDER BY rowid DESC LIMIT 1 OFFSET ?", (match, self.relevance_window - 1)).fetchone()
+            floor = row[0] if row else None
+        lo = floor if sel.lo is None or (floor is not None and floor > sel.lo) else sel.lo
+        rows: list[tuple] = []
+        if after is None or after[0] > 0:
+            keyset, keyset_params = "", []
+            if after is not None:
+                keyset = " AND (r.score < ? OR (r.score = ? AND r.rowid < ?))"
+                keyset_params = [after[0], after[0], after[1]]
+            where, params = (sel.base, sel.base_params) if sel.drive else (sel.where, sel.params)
+            rows = db.execute(
+                f"SELECT r.rowid, r.score FROM (SELECT rowid, -bm25(mentions_fts, {BM25_WEIGHTS[0]}, "
+                f"{BM25_WEIGHTS[1]}) AS score FROM mentions_fts WHERE mentions_fts MATCH ?"
+                f"{_bounds('rowid', lo, sel.hi)}) r JOIN mentions m ON m.rowid = r.rowid WHERE {where}{keyset} "
+                f"ORDER BY r.score DESC, r.rowid DESC LIMIT ?", [match, *params, *keyset_params, size]).fetchall()
+        if len(rows) < size:
+            below = after[1] if after is not None and after[0] <= 0 else None
+            if sel.drive:  # every match matches the driving expression: the rest are the older ones
+                if floor is not None:
+                    below = floor if below is None else min(below, floor)
+                    rows += self._date_page(sel, below, size - len(rows), score=0.0)
+            else:
+                window = "" if floor is None else f" AND rowid >= {int(floor)}"
+                hi = _bounds("m.rowid", None, below)
+                rows += db.execute(
+                    f"SELECT m.rowid, 0.0 FROM mentions m WHERE {sel.where}{hi} AND m.rowid NOT IN "
+                    f"(SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?{window}) ORDER BY m.rowid DESC "
+                    f"LIMIT ?", [*sel.params, rank, size - len(rows)]).fetchall()
+        return rows
+
+    def _docs(self, rowids: list[int]) -> dict[int, str]:
+        if not rowids:
+            return {}
+        return dict(self._db.execute("SELECT rowid, doc FROM mention_docs WHERE rowid IN "
+                                     "(SELECT value FROM json_each(?))", (json.dumps(rowids),)))
+
+    def iter_mentions(self, filters: Filters, batch_size: int = 1000) -> Iterator[Mention]:
+        sel = _select(filters)
+        last = None
+        while True:
+            page_where, page_params = sel.where, list(sel.params)
+            if last is not None:
+                page_where += " AND m.rowid > ?"
+                page_params.append(last)
+            with self._lock:  # held per batch only: other threads may use the store between batches
+                rows = self._db.execute(
+                    f"SELECT m.rowid, d.doc FROM mentions m JOIN mention_docs d ON d.rowid = m.rowid "
+                    f"WHERE {page_where} ORDER BY m.rowid LIMIT ?", [*page_params, batch_size]).fetchall()
+            for _, doc in rows:
+                yield Mention.from_json(doc)
+            if len(rows) < batch_size:
+                return
+            last = rows[-1][0]
+
+    # ------------------------------------------------------------ aggregations
+
+    def terms(self, filters: Filters, field: str, size: int = 10) -> list[tuple[str, int]]:
+        """Most common values, ties by value. `author` counts by author_id (the value Filters.authors takes);
+        `sentiment` includes "unscored"; mentions without a value (no lang, no domain) are not counted."""
+        value, join = _term_sql(field)
+        source, params = _select(filters).from_where(join)
+        with self._lock:
+            return [(r[0], r[1]) for r in self._db.execute(
+                f"SELECT {value} AS v, count(*) AS n {source} AND v IS NOT NULL "
+                f"GROUP BY v ORDER BY n DESC, v LIMIT ?", [*params, size])]
+
+    def timeseries(self, filters: Filters, interval: str = "1d", tz: str = "UTC",
+                   split: str | None = None) -> list[tuple[datetime, dict[str, int]]]:
+        """Buckets start where the wall clock in `tz` reads a multiple of `interval` past local midnight:
+        a "1d" bucket is a local calendar day (23 or 25 hours long on DST changes), and an hour repeated
+        when clocks go back is two "1h" buckets. Bucket keys are aware datetimes in `tz`. When split,
+        every bucket holds every value seen in the series (0 where absent)."""
+        try:
+            step = INTERVALS[interval]
+        except KeyError:
+            raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}") from None
+        zone = ZoneInfo(tz)
+        value, join = _term_sql(split) if split else ("'all'", "")
+        source, params = _select(filters).from_where(join)
+        with self._lock:
+            lo_hi = self._db.execute("SELECT min(rowid), max(rowid) FROM mentions").fetchone()
+            if lo_hi[0] is None:
+                return []
+            segments = _offset_segments(tz, (lo_hi[0] >> SLOT_BITS) // 86400, (lo_hi[1] >> SLOT_BITS) // 86400)
+            offset_sql = _offset_case(segments)
+            shift = 86400 * 1_000_000  # keeps the division's operand positive, so / floors; a multiple of step
+            rows = self._db.execute(
+                f"SELECT (t + o + {shift}) / {step} - {shift // step} AS k, o, v, count(*) FROM "
+                f"(SELECT (m.rowid >> {SLOT_BITS}) AS t, {offset_sql} AS o, {value} AS v {source}) "
+                f"WHERE v IS NOT NULL GROUP BY k, o, v", params).fetchall()
+        if not rows:
+            return []
+        counts: dict[int, dict[str, int]] = {}
+        keys: dict[str, None] = {}
+        for k, offset, v, n in rows:
+            start = _resolve(k * step, offset, zone)
+            bucket = counts.setdefault(start, {})
+            bucket[v] = bucket.get(v, 0) + n
+            keys[v] = None
+        starts = sorted(counts)
+        out = []
+        transitions = [t for t, _ in segments[1:]]
+        current, last = starts[0], starts[-1]
+        while True:
+            bucket = counts.get(current, {})
+            out.append((datetime.fromtimestamp(current, zone), {key: bucket.get(key, 0) for key in sorted(keys)}))
+            if current >= last:
+                return out
+            if len(out) >= MAX_BUCKETS:
+                raise ValueError(f"more than {MAX_BUCKETS} buckets; choose a larger interval or a shorter range")
+            current = _next_bucket(current, step, zone, transitions)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                try:
+                    self._db.execute("PRAGMA optimize")  # SQLite's advice: refresh stale planner statistics
+                except sqlite3.Error:  # pragma: no cover - e.g. the database is locked by a long writer
+                    pass
+                self._db.close()
+
+    # ------------------------------------------------------------ helpers
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error: takes the write lock up front, so two writers
+    never deadlock upgrading a read lock."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # some errors (disk full, I/O) have rolled back already
+            self.db.execute("ROLLBACK")
+
+
+def _row(mention: Mention, published: int) -> tuple[list, dict]:
+    """The mentions row (rowid still None) and the query compiler's index values of one mention."""
+    from listener.query.sqlite import index_values
+
+    values = index_values(mention)  # the query compiler's own view of the columns it reads
+    sentiment = mention.sentiment
+    return [None, mention.id, values["source"], values["lang"], values["domain"], values["author_key"],
+            values["author_id"], published, sentiment.label if sentiment else None,
+            sentiment.score if sentiment else None, mention.rating, mention.duplicate_of], values
+
+
+def _term_sql(field: str) -> tuple[str, str]:
+    try:
+        return _TERM_SQL[field]
+    except KeyError:
+        raise ValueError(f"field must be one of {', '.join(TERM_FIELDS)}, not {field!r}") from None
+
+
+# ---------------------------------------------------------------- filters and the query language
+
+
+class _Query:
+    """A parsed query, compiled for this store: WHERE fragment, FTS5 rank expression, highlight terms,
+    and, when the query is "text AND other things", the text part as one FTS5 expression (`drive`) and
+    the other things compiled on their own (`rest`), so a search can walk the text matches newest first."""
+
+    def __init__(self, text: str):
+        from listener.query import And, Not, parse
+        from listener.query import sqlite as compiler
+
+        node = parse(text)
+        self.sql, params = compiler.compile_sqlite(node, alias="m")
+        self.params = list(params)
+        self.rank: str | None = compiler.rank_match(node)
+        self.highlight: list[tuple[tuple[str, ...], bool]] = compiler.highlight_terms(node)
+        # TODO(query): use a public name for "this node as one FTS5 expression, or None" when there is one.
+        fts = getattr(compiler, "fts_expression", None) or compiler._fts
+        self.drive: str | None = fts(node)
+        self.rest: str | None = None
+        self.rest_params: list = []
+        if self.drive is None and isinstance(node, And):
+            def is_text(child):
+                return fts(child) is not None or (isinstance(child, Not) and fts(child.child) is not None)
+
+            text = [child for child in node.children if is_text(child)]
+            others = [child for child in node.children if not is_text(child)]
+            if text and others and any(fts(child) is not None for child in text):
+                self.drive = fts(And.of(*text))
+                if self.drive is not None:
+                    rest, rest_params = compiler.compile_sqlite(And.of(*others), alias="m")
+                    self.rest, self.rest_params = rest, list(rest_params)
+
+
+@lru_cache(maxsize=256)
+def _compile(text: str) -> _Query:
+    return _Query(text)
+
+
+_ORIGINALS = "m.duplicate_of IS NULL"  # the default filter; partial indexes are declared with the same words
+
+
+class _Selection:
+    """What Filters select, as SQL over `mentions m`:
+    - `where`/`params`: everything (filters and the whole query);
+    - `drive`: an FTS5 expression every selected row matches, or None; then `base`/`base_params` is the
+      rest (filters and the query's non-text part), so selected = drive matches AND base;
+    - `lo`/`hi`: the rowid range of since/until (None: open)."""
+
+    def __init__(self, filters: Filters):
+        self.query = None
+        clauses: list[str] = []
+        params: list = []
+        if filters.query and filters.query.strip():
+            self.query = _compile(filters.query)
+        if not filters.include_duplicates:
+            clauses.append(_ORIGINALS)
+        for column, values in (("m.source", filters.sources), ("m.lang", filters.langs),
+                               ("m.author_id", filters.authors)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+                params.extend(values)
+        if filters.sentiments:
+            labels = [s for s in filters.sentiments if s != "unscored"]
+            parts = []
+            if labels:
+                parts.append(f"m.sentiment IN ({', '.join('?' for _ in labels)})")
+                params.extend(labels)
+            if "unscored" in filters.sentiments:
+                parts.append("m.sentiment IS NULL")
+            clauses.append(f"({' OR '.join(parts)})")
+        # The rowid encodes the published second, so a date range is a rowid range: no index needed, and
+        # it bounds the brand/topic lookups and the full-text walk too.
+        self.lo = None if filters.since is None else _epoch(filters.since) << SLOT_BITS
+        self.hi = None if filters.until is None else math.ceil(
+            filters.until.replace(tzinfo=filters.until.tzinfo or timezone.utc).timestamp()) << SLOT_BITS
+        for table, column, values in (("mention_brands", "brand", filters.brands),
+                                      ("mention_topics", "topic", filters.topics)):
+            if values:
+                clauses.append(f"m.rowid IN (SELECT rowid FROM {table} WHERE {column} IN "
+                               f"({', '.join('?' for _ in values)}){_bounds('rowid', self.lo, self.hi)})")
+                params.extend(values)
+        range_sql = _bounds("m.rowid", self.lo, self.hi)
+        if range_sql:
+            clauses.append(range_sql[len(" AND "):])
+        if filters.rating_min is not None:
+            clauses.append("m.rating >= ?")
+            params.append(filters.rating_min)
+        if filters.rating_max is not None:
+            clauses.append("m.rating <= ?")
+            params.append(filters.rating_max)
+
+        query = self.query
+        self.where = " AND ".join(([f"({query.sql})"] if query else []) + clauses) or "1"
+        self.params = (query.params if query else []) + params
+        self.drive = query.drive if query else None
+        base = ([f"({query.rest})"] if query and query.rest else []) + clauses
+        self.base = " AND ".join(base) or "1"
+        self.base_params = (query.rest_params if query and query.rest else []) + params
+
+    def from_where(self, join: str = "") -> tuple[str, list]:
+        """"FROM ... WHERE ..." over every selected row as `m` (plus `join`) and its parameters. With a
+        driving expression the text matches are the outer loop (CROSS JOIN fixes the order), so the rest is
+        checked row by row instead of collecting every match of the text into a temporary list first."""
+        if self.drive is not None:
+            return (f"FROM mentions_fts f CROSS JOIN mentions m ON m.rowid = f.rowid {join} WHERE f.mentions_fts "
+                    f"MATCH ?{_bounds('f.rowid', self.lo, self.hi)} AND {self.base}", [self.drive, *self.base_params])
+        return f"FROM mentions m {join} WHERE {self.where}", list(self.params)
+
+
+def _select(filters: Filters) -> _Selection:
+    return _Selection(filters)
+
+
+def _bounds(column: str, lo: int | None, hi: int | None) -> str:
+    """' AND column >= lo AND column < hi' for the given bounds (integers, inlined)."""
+    out = ""
+    if lo is not None:
+        out += f" AND {column} >= {int(lo)}"
+    if hi is not None:
+        out += f" AND {column} < {int(hi)}"
+    return out
+
+
+# ---------------------------------------------------------------- cursors
+
+
+def _encode_cursor(kind: str, key: list) -> str:
+    raw = json.dumps([kind, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None, kind: str) -> list | None:
+    if not cursor:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(data, list) or data[0] != kind or len(data) != (2 if kind == "d" else 3):
+            raise ValueError
+        return data[1:]
+    except (ValueError, TypeError, IndexError, UnicodeDecodeError):
+        raise ValueError("invalid cursor for this search; start again without one") from None
+
+
+# ---------------------------------------------------------------- snippets
+
+# Words of the ORIGINAL text: letters and digits (as listener.text.tokens) plus the marks and format
+# characters `normalise` deletes (Arabic harakat, Latin combining accents, tatweel, ZWJ), so «أَحْمَد» stays
+# one word instead of shattering at its vowel marks. ZWNJ is not included: normalise makes it a word break.
+_WORD_RE = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640"
+                      r"\u200d\u200e\u200f\ufeff])+")
+_SPACES = re.compile(r"\s+")
+
+
+def _marks(text: str, terms: Sequence[tuple[tuple[str, ...], bool]]) -> list[tuple[int, int]]:
+    """Character spans of the words of `text` that match any term (a phrase marks each of its words)."""
+    if not text or not terms:
+        return []
+    words: list[tuple[str, int, int]] = []  # (normalised token, start, end in the original)
+    for match in _WORD_RE.finditer(text):
+        for token in tokens(normalise(match.group())):
+            words.append((token, match.start(), match.end()))
+    spans: set[tuple[int, int]] = set()
+    for term, prefix in terms:
+        if not term:
+            continue
+        size = len(term)
+        for i in range(len(words) - size + 1):
+            if all(words[i + j][0] == term[j] for j in range(size - 1)):
+                last = words[i + size - 1][0]
+                if last == term[-1] or (prefix and last.startswith(term[-1])):
+                    spans.update((words[i + j][1], words[i + j][2]) for j in range(size))
+    return sorted(spans)
+
+
+def _render(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    out = ["…" if start > 0 else ""]
+    pos = start
+    for s, e in spans:
+        if s < pos or e > end:
+            continue
+        out.append(_SPACES.sub(" ", html.escape(text[pos:s], quote=False)))
+        out.append(f"<mark>{html.escape(text[s:e], quote=False)}</mark>")
+        pos = e
+    out.append(_SPACES.sub(" ", html.escape(text[pos:end], quote=False)))
+    if end < len(text):
+        out.append("…")
+    return "".join(out).strip()
+
+
+def _window(text: str, first: int) -> tuple[int, int]:
+    """About SNIPPET_CHARS characters around position `first`, cut at white space where possible."""
+    if len(text) <= SNIPPET_CHARS:
+        return 0, len(text)
+    start = max(0, first - _SNIPPET_LEAD)
+    if start > 0:
+        space = text.find(" ", start, first)
+        if space != -1 and space - start < 20:
+            start = space + 1
+    end = min(len(text), start + SNIPPET_CHARS)
+    if end < len(text):
+        space = text.rfind(" ", max(first + 1, end - 20), end)
+        if space != -1:
+            end = space
+    return start, end
+
+
+def snippet(mention: Mention, terms: Sequence[tuple[tuple[str, ...], bool]]) -> str:
+    """About SNIPPET_CHARS characters of the mention's text around the first match, matched words in
+    <mark></mark>, everything else HTML-escaped. Falls back to the title when only the title matches, and
+    to the start of the text when nothing is highlighted (no query, or matches only on other fields)."""
+    for text in (mention.text, mention.title or ""):
+        spans = _marks(text, terms)
+        if spans:
+            start, end = _window(text, spans[0][0])
+            return _render(text, spans, start, end)
+    text = mention.text or mention.title or ""
+    return _render(text, [], *_window(text, 0))
+
+
+# ---------------------------------------------------------------- time zones
+
+
+def _offset_at(t: int, zone: ZoneInfo) -> int:
+    return int(datetime.fromtimestamp(t, zone).utcoffset().total_seconds())
+
+
+@lru_cache(maxsize=256)
+def _offset_segments(tz: str, first_day: int, last_day: int) -> tuple[tuple[int | None, int], ...]:
+    """((None, offset), (transition, offset), ...): the zone's UTC offsets between two days (epoch days)."""
+    zone = ZoneInfo(tz)
+    t = (first_day - 1) * 86400
+    end = (last_day + 2) * 86400
+    offset = _offset_at(t, zone)
+    segments: list[tuple[int | None, int]] = [(None, offset)]
+    step = 21600  # two transitions less than 6 hours apart would be missed; no zone does that
+    while t < end:
+        nxt = _offset_at(t + step, zone)
+        if nxt != offset:
+            lo, hi = t, t + step  # offset(lo) == offset, offset(hi) == nxt: find the first second of nxt
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _offset_at(mid, zone) == offset:
+                    lo = mid
+                else:
+                    hi = mid
+            segments.append((hi, _offset_at(hi, zone)))
+            offset = nxt
+        t += step
+    return tuple(segments)
+
+
+def _offset_case(segments: Sequence[tuple[int | None, int]]) -> str:
+    """An SQL expression for the UTC offset at the mention's published second (the rowid's high bits, so an
+    index scan needs no table row): a balanced CASE over the zone's transitions."""
+    if len(segments) == 1:
+        return str(segments[0][1])
+    mid = len(segments) // 2
+    return (f"(CASE WHEN m.rowid < {segments[mid][0] << SLOT_BITS} THEN {_offset_case(segments[:mid])} "
+            f"ELSE {_offset_case(segments[mid:])} END)")
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _resolve(local: int, offset: int, zone: ZoneInfo) -> int:
+    """The instant (epoch seconds) at which the wall clock in `zone` reads `local` (wall seconds since the
+    epoch), for a bucket whose rows had UTC offset `offset`. A repeated wall time (clocks going back) is
+    resolved by the offset; a skipped one (clocks going forward) starts at the transition."""
+    naive = _EPOCH + timedelta(seconds=local)
+    first, second = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    off1, off2 = int(first.utcoffset().total_seconds()), int(second.utcoffset().total_seconds())
+    if off1 == off2:
+        return local - off1
+    exists = first.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) == naive
+    if exists:  # repeated: pick the occurrence the rows belong to
+        return local - (off2 if offset == off2 else off1)
+    lo, hi = local - off2, local - off1  # skipped: the transition lies in (lo, hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _offset_at(mid, zone) == off1:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def _bucket_of(t: int, step: int, zone: ZoneInfo) -> int:
+    offset = _offset_at(t, zone)
+    return _resolve((t + offset) // step * step, offset, zone)
+
+
+def _next_bucket(current: int, step: int, zone: ZoneInfo, transitions: list[int]) -> int:
+    i = bisect_right(transitions, current)
+    if i == len(transitions) or current + step < transitions[i]:
+        return current + step  # no change of offset before the next bucket: plain arithmetic
+    probe = current + step
+    while (nxt := _bucket_of(probe, step, zone)) <= current:
+        probe += 900  # a bucket stretched by a DST change ends later than `step`
+    return nxt

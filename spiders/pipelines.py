@@ -1,0 +1,142 @@
+"""Scrapy item pipelines, one job each, in ITEM_PIPELINES order (spiders/settings.py):
+
+1. ValidatePipeline: a dict becomes a Mention; impossible values are dropped with the reason logged.
+2. DedupePipeline: the same mention twice in one crawl (two paths to one review) is dropped.
+3. ListenerPipeline: mentions go in batches through `listener.pipeline.process_batch` (normalise,
+   dedupe, match brands, score, store); after each stored batch the spider's checkpoints are written.
+
+Resources (the store, the scorer) are opened in `open_spider` and closed in `close_spider`; settings come
+through `from_crawler`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from scrapy.exceptions import DropItem
+
+from listener.config import Project, Settings
+from listener.model import Mention, utcnow
+from listener.pipeline import BatchReport, PipelineContext, process_batch
+
+log = logging.getLogger(__name__)
+
+FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew; later than this is a misread date
+_scorers: dict[Any, Any] = {}  # one transformer per process, however many spiders run in it
+
+
+class ValidatePipeline:
+    """Dicts -> Mention; drops what cannot be a mention (no text, no date, dated in the future)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> Mention:
+        if isinstance(item, dict):
+            try:
+                item = Mention.model_validate(item)
+            except ValidationError as err:
+                self.crawler.stats.inc_value("listener/invalid")
+                raise DropItem(f"not a valid mention: {err.errors()[0]['msg']}") from None
+        if not isinstance(item, Mention):
+            self.crawler.stats.inc_value("listener/invalid")
+            raise DropItem(f"spiders yield Mentions, got {type(item).__name__}")
+        if item.published_at > utcnow() + FUTURE_TOLERANCE:
+            self.crawler.stats.inc_value("listener/invalid")
+            raise DropItem(f"{item.source} {item.native_id}: published in the future ({item.published_at:%Y-%m-%d})")
+        if not item.text.strip() and not (item.title or "").strip():
+            self.crawler.stats.inc_value("listener/invalid")
+            raise DropItem(f"{item.source} {item.native_id}: no text")
+        return item
+
+
+class DedupePipeline:
+    """Drops a mention whose id this crawl has already passed on."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.seen: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item: Mention) -> Mention:
+        if item.id in self.seen:
+            self.crawler.stats.inc_value("listener/repeated")
+            raise DropItem(f"{item.source} {item.native_id} seen already in this crawl", log_level="DEBUG")
+        self.seen.add(item.id)
+        return item
+
+
+class ListenerPipeline:
+    """Batches mentions into listener.pipeline and tells the spider what was stored."""
+
+    def __init__(self, crawler, batch_size: int, score: bool):
+        self.crawler = crawler
+        self.batch_size = batch_size
+        self.score = score
+        self.batch: list[Mention] = []
+        self.total = BatchReport()
+        self.store = None
+        self.ctx: PipelineContext | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler, crawler.settings.getint("LISTENER_BATCH_SIZE", 200),
+                   crawler.settings.getbool("LISTENER_SCORE", False))
+
+    def open_spider(self) -> None:
+        from listener.runtime import brand_matcher, load_project_scorer, open_settings_store
+
+        env = self.crawler.settings.get("LISTENER_ENV")
+        settings = Settings.model_validate(env) if env else Settings.from_env()
+        raw_project = self.crawler.settings.get("LISTENER_PROJECT")
+        project = Project.model_validate(raw_project) if raw_project else None
+        self.store = open_settings_store(settings)
+        scorer = None
+        if self.score:
+            key = (settings.model, project.model_dump_json() if project else None)
+            if key not in _scorers:
+                _scorers[key] = load_project_scorer(settings, project)
+            scorer = _scorers[key]
+        # As listener.runtime.pipeline_context: with a project, mentions matching no brand are dropped.
+        self.ctx = PipelineContext(store=self.store, matcher=brand_matcher(project), scorer=scorer,
+                                   keep_unmatched=project is None)
+
+    def process_item(self, item: Mention) -> Mention:
+        self.batch.append(item)
+        if len(self.batch) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        report = process_batch(batch, self.ctx)
+        self.total.add(report)
+        stats = self.crawler.stats
+        for name in ("received", "inserted", "updated", "repeated_in_batch", "near_duplicates", "unmatched",
+                     "scored"):
+            stats.inc_value(f"listener/{name}", getattr(report, name))
+        spider = self.crawler.spider
+        if hasattr(spider, "committed"):
+            # Every mention of the batch was handled (stored, or dropped as unmatched): mark it done.
+            spider.committed([m.id for m in batch])
+        log.info("stored a batch of %d: %d new, %d updated, %d unmatched", report.received, report.inserted,
+                 report.updated, report.unmatched)
+
+    def close_spider(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self.store is not None:
+                self.store.close()

@@ -1,0 +1,46 @@
+"""Generic review pages: schema.org Review / AggregateRating on any site (JSON-LD, microdata, RDFa).
+
+https://schema.org/Review. The pages are the brand's `review_pages` in the project file; one module
+serves them all (STYLE.md 6). Pagination is followed (rel=next or a "next" link) until a page holds no
+review that an earlier run stored, or LISTENER_MAX_PAGES. Pages without schema.org markup are tried
+with the markup profiles of spiders.parse.review_html.
+"""
+
+from __future__ import annotations
+
+from spiders.items import About, SourceSpider
+from spiders.parse import MalformedPage
+from spiders.parse.review_html import parse_without_schema
+from spiders.parse.schemaorg import parse_html, parse_review_page
+
+
+class ReviewSpider(SourceSpider):
+    name = "review"
+    about = About(site="https://schema.org/Review", source="review", official_api=False, key_needed=False,
+                  format="HTML (JSON-LD, microdata, RDFa)", brand_specific=True)
+
+    async def start(self):
+        for brand in self.brands():
+            for url in brand.sources.review_pages:
+                yield self.request(url, self.parse, cb_kwargs={"brand": brand.name, "page": 1}, dont_filter=True)
+
+    def parse(self, response, brand: str, page: int):
+        try:
+            text = self.page_text(response)
+            result = parse_review_page(text, response.url, source=self.about.source, brands=[brand])
+            if not result.mentions and not result.skipped:
+                result = parse_without_schema(parse_html(text), response.url, source=self.about.source,
+                                              brands=[brand])
+        except MalformedPage as err:
+            self.skip(response.url, str(err))
+            return
+        if not result.mentions:
+            self.skip(response.url, "; ".join(result.skipped[:2]) or "no reviews found (no schema.org Review markup)")
+            return
+        self.report(response.url, result)
+        fresh = self.new_only(result.mentions)
+        yield from fresh
+        if not fresh:
+            self.logger.info("%s: no new reviews on page %d; stopping here", response.url, page)
+        elif result.next_url and page < self.settings.getint("LISTENER_MAX_PAGES", 20):
+            yield self.request(result.next_url, self.parse, cb_kwargs={"brand": brand, "page": page + 1})
