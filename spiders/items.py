@@ -14,7 +14,6 @@ This base class holds what they share:
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable

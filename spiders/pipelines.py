@@ -3,7 +3,8 @@
 1. ValidatePipeline: a dict becomes a Mention; impossible values are dropped with the reason logged.
 2. DedupePipeline: the same mention twice in one crawl (two paths to one review) is dropped.
 3. ListenerPipeline: mentions go in batches through `listener.pipeline.process_batch` (normalise,
-   dedupe, match brands, score, store); after each stored batch the spider's checkpoints are written.
+   dedupe, match brands, score, store) in a worker thread; after each stored batch the spider's
+   checkpoints are written.
 
 Resources (the store, the scorer) are opened in `open_spider` and closed in `close_spider`; settings come
 through `from_crawler`.
@@ -87,6 +88,7 @@ class ListenerPipeline:
         self.total = BatchReport()
         self.store = None
         self.ctx: PipelineContext | None = None
+        self._flushing = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -111,17 +113,28 @@ class ListenerPipeline:
         self.ctx = PipelineContext(store=self.store, matcher=brand_matcher(project), scorer=scorer,
                                    keep_unmatched=project is None)
 
-    def process_item(self, item: Mention) -> Mention:
+    async def process_item(self, item: Mention) -> Mention:
         self.batch.append(item)
-        if len(self.batch) >= self.batch_size:
-            self.flush()
+        if len(self.batch) >= self.batch_size and not self._flushing:
+            await self.drain(full_only=True)
         return item
 
-    def flush(self) -> None:
-        if not self.batch:
-            return
-        batch, self.batch = self.batch, []
-        report = process_batch(batch, self.ctx)
+    async def drain(self, full_only: bool = False) -> None:
+        """Store the waiting mentions, a batch at a time, in a worker thread: scoring a batch takes
+        seconds, and the reactor keeps downloading meanwhile. One drain runs at a time; mentions that
+        arrive during it join the next batch."""
+        from scrapy.utils.asyncio import run_in_thread
+
+        self._flushing = True
+        try:
+            while self.batch and (not full_only or len(self.batch) >= self.batch_size):
+                batch, self.batch = self.batch[:self.batch_size], self.batch[self.batch_size:]
+                report = await run_in_thread(process_batch, batch, self.ctx)
+                self._stored(batch, report)
+        finally:
+            self._flushing = False
+
+    def _stored(self, batch: list[Mention], report: BatchReport) -> None:
         self.total.add(report)
         stats = self.crawler.stats
         for name in ("received", "inserted", "updated", "repeated_in_batch", "near_duplicates", "unmatched",
@@ -134,9 +147,9 @@ class ListenerPipeline:
         log.info("stored a batch of %d: %d new, %d updated, %d unmatched", report.received, report.inserted,
                  report.updated, report.unmatched)
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         try:
-            self.flush()
+            await self.drain()
         finally:
             if self.store is not None:
                 self.store.close()

@@ -12,8 +12,8 @@ twice; checkpoints are written only after the pipeline accepted the pass's menti
 - `reddit:new:<subreddit>` and `reddit:comments:<subreddit>`: every subreddit the project lists;
 - `reddit:threads`: threads that matched a brand (by the project's matcher, or by the brand's search when no
   matcher is given), followed for `follow_days`: their comment tree is read when first matched
-  (`replace_more(limit=more_limit)`), and again when Reddit's comment count for them grows (one
-  /api/info request per 100 followed threads). Comments in a matched thread carry the thread's brands,
+  (`replace_more(limit=more_limit)`), and, outside watched subreddits (whose comment streams cover them),
+  again when Reddit's comment count for them grows (one /api/info request per 100 followed threads). Comments in a matched thread carry the thread's brands,
   since replies rarely repeat the brand's name; that includes its comments in watched subreddits' streams.
 
 Limits (Reddit's, not ours): a listing ends after about 1000 items, so a stream that gains more than
@@ -26,7 +26,8 @@ calls (about 100 comments each) are read only in part.
 
 Rate limits: PRAW sleeps as Reddit's x-ratelimit-* headers ask; each stream logs what is left (INFO, and a
 WARNING under 10 %). 429 answers and server errors are retried with capped backoff (Retry-After honoured);
-a stream that still fails keeps its old checkpoint and the pass goes on with the others.
+a stream that still fails keeps its old checkpoint and the pass goes on with the others, except that 429s
+that outlast the retries end the pass (what it gathered so far is kept and checkpointed).
 """
 
 from __future__ import annotations
@@ -545,6 +546,8 @@ class RedditSource(PollingSource):
         return [searched_for] if searched_for else []
 
     def _call(self, fn: Callable[[], Any], what: str) -> Any:
+        """Every PRAW call goes through here: transient errors retried, persistent 429 and bad credentials
+        turned into the errors that end a pass (other PRAW errors end only the stream at hand)."""
         try:
             return self.retry.call(fn, _transient, what)
         except prawcore.TooManyRequests as err:
@@ -581,8 +584,6 @@ class RedditSource(PollingSource):
                                   walk=walk):
                 things.append(thing)
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as err:
-            if isinstance(err, prawcore.TooManyRequests):
-                raise
             stream.error = f"{type(err).__name__}: {err}"
             report.errors.append(f"{key}: {stream.error}")
             log.error("reddit %s: failed, keeping the old checkpoint: %s", key, stream.error)
@@ -618,8 +619,6 @@ class RedditSource(PollingSource):
                 if entry is not None and (data.get("num_comments") or 0) > entry.get("comments", 0):
                     grown[data["name"]] = entry["brands"]
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as err:
-            if isinstance(err, prawcore.TooManyRequests):
-                raise
             report.errors.append(f"reddit:follow: {type(err).__name__}: {err}")
             log.error("reddit: could not check followed threads: %s", err)
         self._log_stream("follow", len(grown), len(followed))
@@ -636,8 +635,6 @@ class RedditSource(PollingSource):
             left = self._call(lambda: forest.replace_more(limit=self.more_limit), f"reddit more {fullname}")
             comments = [c for c in forest.list() if hasattr(c, "body")]
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as err:
-            if isinstance(err, prawcore.TooManyRequests):
-                raise
             stream.error = f"{type(err).__name__}: {err}"
             report.errors.append(f"reddit:tree:{fullname}: {stream.error}")
             log.error("reddit tree %s: failed, will try again next pass: %s", fullname, stream.error)

@@ -4,9 +4,10 @@ API: https://developers.google.com/youtube/v3/docs (an API key, LISTENER_YOUTUBE
 LISTENER_YOUTUBE_URL, default https://www.googleapis.com/youtube/v3). Plain `requests`, one session.
 
 A pass, per brand and each of its `youtube_searches`:
-1. search.list (type=video, order=date, publishedAfter = the stream's checkpoint minus an overlap), up to
-   `search_pages` pages; a video whose title and description match the brand (the project's matcher, or
-   the search itself when there is none) is followed for `follow_days`;
+1. search.list (type=video, order=date, publishedAfter = the stream's checkpoint minus an overlap; on the
+   first pass, `follow_days` back), up to `search_pages` pages of 50; a video whose title and description
+   match the brand (the project's matcher, or the search itself when there is none) is followed for
+   `follow_days`;
 2. videos.list (statistics, 50 ids a request) tells which followed videos have more comments than last
    time; only those are read;
 3. commentThreads.list (part=snippet,replies, order=time, 100 a page, nextPageToken) newest first, until

@@ -6,6 +6,29 @@ EMPTY store of that back end, closed afterwards (tests/test_store_sqlite.py; the
 it when LISTENER_ES_URL is set). A back end must show its writes to the next read (refresh on upsert).
 
 Times are whole seconds: a back end may keep published_at at second precision.
+
+What the contract pins down beyond listener/store/base.py (an implementer's checklist):
+- upsert: the same id twice in one batch, the later copy wins and counts once; re-upsert replaces every
+  field, including what is searchable and the multi-valued brands/topics; UpsertResult.ids in batch order.
+- find_fingerprints: bands as listener.dedupe.bands computes them, stored for originals only (a fingerprint
+  and no duplicate_of), earliest published first.
+- Filters: `until` exclusive, `since` inclusive, naive datetimes are UTC; "unscored" selects no sentiment;
+  a rating bound leaves out mentions without a rating; duplicates are left out unless include_duplicates,
+  in search, count, terms, timeseries and iter_mentions alike.
+- search: `total` counts every match; date sort is newest first (ties in any stable order); relevance puts
+  rows matching only through a field filter (`acme OR site:x`) after the text matches and sorts by date
+  when the query has no positive words; Hit.score is higher-is-better and set for relevance; an invalid
+  cursor or sort raises ValueError; a bad query raises listener.query.QuerySyntaxError.
+- snippets: each matched word in <mark></mark> (a phrase marks its words), everything else HTML-escaped,
+  white space squashed, about 200 characters around the first match, "…" where cut; the original spelling
+  is marked (harakat and all), found by normalising the original's words; title when only it matches.
+- timeseries: bucket keys are aware datetimes in `tz`, starting where the local wall clock reads a multiple
+  of the interval past local midnight (so a day is 23 or 25 hours on DST changes, and an hour repeated
+  when clocks go back is two "1h" buckets); empty buckets between the first and last are filled;
+  unsplit buckets are {"all": n}; split buckets hold every value seen in the series, 0 where absent;
+  sentiment splits use "unscored"; a mention with two brands counts once in each.
+- terms: most common first, ties by value ascending; `author` counts author_id values (what
+  Filters.authors takes); sentiment includes "unscored"; missing values (no lang, no domain) are skipped.
 """
 
 from __future__ import annotations

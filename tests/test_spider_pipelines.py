@@ -1,5 +1,6 @@
 """spiders.pipelines in-process: validation, in-crawl dedupe, batches into listener.pipeline, checkpoints."""
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -86,20 +87,24 @@ def test_dedupe_drops_repeats_in_one_crawl(crawler):
 
 
 def test_listener_pipeline_stores_in_batches_then_marks_seen(crawler, tmp_path):
+    asyncio.run(_store_in_batches(crawler, tmp_path))
+
+
+async def _store_in_batches(crawler, tmp_path):
     pipeline = ListenerPipeline.from_crawler(crawler)
     pipeline.open_spider()
     spider = crawler.spider
     items = [mention(n) for n in range(3)] + [mention(9, source="trustpilot", brands=[], text="about something else")]
     spider.remember(items[0].id, "trustpilot:page", {"page": 1})
-    pipeline.process_item(items[0])
+    await pipeline.process_item(items[0])
     assert crawler.stats.get_value("listener/inserted") is None  # waiting for a full batch
     assert spider.checkpoint.get("trustpilot:page") is None  # written only once stored
-    pipeline.process_item(items[1])
+    await pipeline.process_item(items[1])
     assert crawler.stats.get_value("listener/inserted") == 2
     assert spider.checkpoint.get("trustpilot:page") == {"page": 1}
     for item in items[2:]:
-        pipeline.process_item(item)
-    pipeline.close_spider()
+        await pipeline.process_item(item)
+    await pipeline.close_spider()
     assert crawler.stats.get_value("listener/inserted") == 3
     assert crawler.stats.get_value("listener/unmatched") == 1  # names no brand and no brand was set
     with open_store(f"sqlite:///{tmp_path}/l.db") as store:

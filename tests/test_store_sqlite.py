@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -298,8 +299,9 @@ def test_timeseries_over_years_in_a_dst_zone(sqlite_store):
 def test_relevance_window_ranks_the_newest_matches_then_the_rest_by_date(sqlite_store):
     base = datetime(2024, 1, 1, tzinfo=UTC)
     # m0 is the best match (the word three times) but the oldest
-    sqlite_store.upsert([mention(f"m{i}", "parcel " * (3 if i == 0 else 1) + f"filler {i}", at=base + timedelta(hours=i))
-                         for i in range(12)] + [mention("other", "no match here", at=base + timedelta(days=1))])
+    sqlite_store.upsert([mention(f"m{i}", "parcel " * (3 if i == 0 else 1) + f"filler {i}",
+                                 at=base + timedelta(hours=i)) for i in range(12)]
+                        + [mention("other", "no match here", at=base + timedelta(days=1))])
     sqlite_store.relevance_window = 5
     filters = Filters(query="parcel OR source:reddit")
     hits = []
@@ -341,7 +343,9 @@ def test_plans_agree(sqlite_store, monkeypatch, budget, window, count_limit):
              Filters(query="(parcel OR refund) source:rss", include_duplicates=True),
              Filters(query="parcel OR source:rss"), Filters(query="-parcel"),
              Filters(query="refund", since=base + timedelta(hours=10), until=base + timedelta(hours=30)),
-             Filters(query="great late", sources=("reddit",), brands=("globex",))]
+             Filters(query="great late", sources=("reddit",), brands=("globex",)),
+             Filters(query="parcel", include_duplicates=True),
+             Filters(query="late -parcel", since=base + timedelta(hours=3), include_duplicates=True)]
     for filters in cases:
         expected = {m.native_id for m in sqlite_store.iter_mentions(filters)}
         total = len(expected) if count_limit is None else min(len(expected), count_limit)
@@ -354,3 +358,20 @@ def test_plans_agree(sqlite_store, monkeypatch, budget, window, count_limit):
                 assert times == sorted(times, reverse=True)
             assert sqlite_store.search(filters, sort=sort).total == total
         assert sqlite_store.count(filters) == total
+        mentions = list(sqlite_store.iter_mentions(filters))
+        assert sum(c["all"] for _, c in sqlite_store.timeseries(filters, "1h")) == len(mentions)
+        assert dict(sqlite_store.terms(filters, "source")) == dict(Counter(m.source for m in mentions))
+        assert dict(sqlite_store.terms(filters, "brand")) == dict(Counter(b for m in mentions for b in m.brands))
+
+
+def test_rowid_bit_mirrors_duplicate_of(sqlite_store):
+    at = datetime(2024, 1, 1, tzinfo=UTC)
+    sqlite_store.upsert([mention(f"d{i}", at=at, duplicate_of="x" if i % 2 else None) for i in range(6)])
+    # flip some: an original becomes a duplicate and back, in the same published second
+    sqlite_store.upsert([mention("d0", at=at, duplicate_of="x"), mention("d1", at=at)])
+    sqlite_store.upsert([mention("d0", at=at)])
+    rows = _raw(sqlite_store, "SELECT rowid, duplicate_of IS NOT NULL, published_at FROM mentions")
+    assert len(rows) == 6
+    assert all(rowid & 1 == dup and rowid >> SLOT_BITS == published for rowid, dup, published in rows)
+    assert sqlite_store.count(Filters(query="text")) == 4  # d0, d1, d2, d4
+    assert sqlite_store.count(Filters(query="text", include_duplicates=True)) == 6

@@ -11,8 +11,8 @@ from rich.markup import escape
 
 from listener.cli.common import ProjectOption, handle_errors, print_json, settings
 
-_out = Console()
-_err = Console(stderr=True)
+_out = Console(emoji=False)
+_err = Console(stderr=True, emoji=False)
 
 
 def register(app: typer.Typer) -> None:

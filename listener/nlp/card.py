@@ -32,6 +32,18 @@ def render_numbers(card: dict) -> str:
         lines += ["", "Confusion matrices (rows: true label, columns: predicted; negative, neutral, positive):", ""]
         for lang, m in rows:
             lines.append(f"- {lang}: `{m['confusion']['rows_true_columns_predicted']}`")
+    check = card.get("precision_check")
+    if check and ev:
+        lines += ["", "The same heads with the encoder in lower precision (eval split; accuracy / macro-F1 / topic "
+                  "micro-F1):", "", "| language | fp32 | " + " | ".join(check) + " |",
+                  "| --- | --- | " + " | ".join("---" for _ in check) + " |"]
+        for lang, m in [*sorted(ev["languages"].items()), ("all", ev["all"])]:
+            cells = [f"{m['accuracy']:.3f} / {m['macro_f1']:.3f} / {m.get('topics', {}).get('micro_f1', 0):.3f}"]
+            for p in check:
+                c = check[p].get(lang, {})
+                cells.append(f"{c.get('accuracy', 0):.3f} / {c.get('macro_f1', 0):.3f} / "
+                             f"{c.get('topic_micro_f1') or 0:.3f}")
+            lines.append(f"| {lang} | " + " | ".join(cells) + " |")
     s, t, z = card.get("sentiment", {}), card.get("topics", {}), card.get("zero_shot_calibration", {})
     lines += ["", "Fitted on the train split with 5-fold cross-validation:", "",
               f"- sentiment: C = {s.get('C')}, CV macro-F1 {s.get('cv_macro_f1')}, CV accuracy "

@@ -134,18 +134,43 @@ def _offline_message(name: str, err: BaseException) -> str:
             f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})")
 
 
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """One quick connection attempt, so an unreachable hub fails in seconds instead of retrying for ~30 s."""
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)),
+                                 timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def _hf_load(loader, name: str, **kwargs):
-    """`loader.from_pretrained(name)` that turns the usual offline failures into ModelUnavailable."""
+    """`loader.from_pretrained(name)`: the local Hugging Face cache first, the network only when it is
+    allowed and reachable; the usual failures become one ModelUnavailable message."""
+    local = Path(name).expanduser()
+    if local.exists():
+        try:
+            return loader.from_pretrained(str(local), **kwargs)
+        except (OSError, ValueError) as err:
+            raise ModelUnavailable(f"model folder {name!r} could not be loaded: {err}") from None
+    try:
+        return loader.from_pretrained(name, local_files_only=True, **kwargs)
+    except (OSError, ValueError) as err:
+        cached_error = err
+    if _offline() or not _hub_reachable():
+        raise ModelUnavailable(_offline_message(name, cached_error)) from None
     try:
         return loader.from_pretrained(name, **kwargs)
-    except (OSError, ValueError) as err:  # OSError: not cached / no network; ValueError: unknown config
-        if Path(name).expanduser().exists():
-            raise ModelUnavailable(f"model folder {name!r} could not be loaded: {err}") from None
+    except (OSError, ValueError) as err:  # OSError: no such repo / no network; ValueError: unknown config
         raise ModelUnavailable(_offline_message(name, err)) from None
-    except Exception as err:  # requests/httpx connection errors surface under several names
-        if "connect" in type(err).__name__.lower() or "offline" in str(err).lower():
-            raise ModelUnavailable(_offline_message(name, err)) from None
-        raise
 
 
 def _set_threads() -> None:

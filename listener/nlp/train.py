@@ -198,9 +198,30 @@ def train_heads_for_encoder(encoder, folder: str | Path, files: Sequence[str | P
     return heads
 
 
+def _precision_check(model: str | None, heads: Heads, held: Sequence[Example]) -> dict:
+    """The same heads on the eval split with the encoder run in bf16 and in dynamic int8: the faster paths
+    are only used where they lose less than a point (see encoder.resolve_precision)."""
+    import gc
+
+    from listener.nlp.encoder import load_encoder
+    from listener.nlp.evaluate import evaluate_examples
+    from listener.nlp.scorer import TransformerScorer
+
+    out = {}
+    for precision in ("bf16", "int8"):
+        encoder = load_encoder(model, precision=precision)
+        metrics = evaluate_examples(held, TransformerScorer(encoder, heads), languages=None)
+        out[precision] = {lang: {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                                 "topic_micro_f1": m.get("topics", {}).get("micro_f1")}
+                          for lang, m in [*metrics["languages"].items(), ("all", metrics["all"])]}
+        del encoder
+        gc.collect()
+    return out
+
+
 def run_training(model: str | None = None, files: Sequence[str | Path] | None = None,
                  output: str | Path | None = None, precision: str | None = "fp32",
-                 evaluate: bool = True, write_card: bool | None = None) -> dict:
+                 evaluate: bool = True, write_card: bool | None = None, check_precisions: bool = True) -> dict:
     """What `listener model train` does: fit on the train split, save, evaluate on the eval split.
 
     Heads for the bundled encoder go to listener/nlp/heads/ (committed), and MODEL_CARD.md's numbers are
@@ -226,8 +247,10 @@ def run_training(model: str | None = None, files: Sequence[str | Path] | None = 
         heads.card["eval"] = metrics
         heads.card["eval_counts"] = {lang: m["n"] for lang, m in metrics["languages"].items()}
         report["eval"] = metrics
+        if encoder.name == "multilingual-e5-small" and check_precisions:
+            heads.card["precision_check"] = _precision_check(model, heads, held)
     heads.save(folder)
-    scoring.clear_cache()
+    scoring.forget_heads()
     report["card"] = heads.card
     if write_card is None:
         write_card = output is None and encoder.name == "multilingual-e5-small"

@@ -5,12 +5,15 @@ Layout
 - `mentions`: one narrow row per mention, with the columns the filters and the query compiler read
   (listener.query.sqlite.SCHEMA_SQL is the part the query reads; its `index_values` fills those columns and
   the FTS row, so the store and the in-memory matcher cannot drift apart). The `rowid` encodes the
-  published time: ``rowid = published_second << SLOT_BITS | n``, n counting mentions of the same second.
-  So `ORDER BY rowid` IS date order, `since`/`until` are rowid ranges, and every single-column index
-  (source, author, brand, topic) is sorted by time within each value: "the latest 20 where x" walks one
-  b-tree backwards whatever x is, however out of order the mentions arrived. (The alternative,
-  arrival-order rowids plus an index on published_at, is slower for date-sorted searches with a filter
-  and about 20 % smaller; `bench/bench_store.py --compare-layouts` measures both.)
+  published time: ``rowid = published_second << SLOT_BITS | n << 1 | duplicate``, n counting mentions of
+  the same second, and the lowest bit set for near-duplicates. So `ORDER BY rowid` IS date order,
+  `since`/`until` are rowid ranges, and every single-column index (source, author, brand, topic) is
+  sorted by time within each value: "the latest 20 where x" walks one b-tree backwards whatever x is,
+  however out of order the mentions arrived. A plain text search (with a date range, duplicates left out)
+  is answered by the FTS index alone, without reading a table row: all it needs is in the rowid.
+  (The alternative, arrival-order rowids plus an index on published_at, is 3 to 300 times slower for
+  "latest 20" with a filter or a common word, and about 20 % smaller on disk; `bench/bench_store.py
+  --compare-layouts` measures both.)
 - `mention_docs`: the full Mention as JSON, so `get` round-trips exactly. Apart from `mentions` so counts,
   filters and aggregations scan narrow rows, and a page reads only the documents it shows.
 - `mentions_fts` (FTS5, unicode61 without diacritic folding): title and body after
@@ -22,8 +25,11 @@ Layout
 
 Searching
 ---------
-Filters and the query become one WHERE clause over `mentions m`. Date sort walks the rowid backwards
-(keyset cursor: the last rowid). Relevance ranks by bm25 the newest `relevance_window` matches of the
+Filters and the query become one WHERE clause over `mentions m` (`_Selection`). When the query is "text
+AND other things", the text part also becomes one FTS5 expression that drives the search: its matches
+are walked newest first (FTS5 iterates by rowid, i.e. by time) and the rest is checked row by row, instead
+of first collecting every match of a common word. Date sort: rowid descending (keyset cursor: the last
+rowid). Relevance ranks by bm25 the newest `relevance_window` matches of the
 query's words and lists the other matches after them by date (see `_ranked_page`). `total` is exact and
 remembered until the next write by any connection, so paging on does not count again.
 
@@ -62,11 +68,10 @@ from listener.text import normalise, tokens
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-#: low bits of the rowid: up to 2**SLOT_BITS mentions may share one published second. Beyond that the
+#: low bits of the rowid: up to 2**(SLOT_BITS - 1) mentions may share one published second. Beyond that the
 #: allocator spills into the next second's slots, and for those mentions date order, date filters and time
 #: buckets (all read the time from the rowid) are off by the few seconds they spilled.
 SLOT_BITS = 16
-_SLOTS = 1 << SLOT_BITS
 #: FTS5 bm25 column weights (title, body): a word in the title counts double.
 BM25_WEIGHTS = (2.0, 1.0)
 SNIPPET_CHARS = 200
@@ -78,7 +83,7 @@ DRIVE_BUDGET = 2000
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS listener_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS mentions (
-    rowid INTEGER PRIMARY KEY,          -- published_at << {SLOT_BITS} | n: date order
+    rowid INTEGER PRIMARY KEY,          -- published_at << {SLOT_BITS} | n << 1 | (duplicate_of IS NOT NULL)
     id TEXT NOT NULL UNIQUE,
     source TEXT NOT NULL,
     lang TEXT,
@@ -207,7 +212,8 @@ class SqliteStore(Store):
                         self._db.execute(statement)
                 self._db.execute("INSERT OR IGNORE INTO listener_meta VALUES ('schema_version', ?)",
                                  (str(SCHEMA_VERSION),))
-            version = int(self._db.execute("SELECT value FROM listener_meta WHERE key = 'schema_version'").fetchone()[0])
+            version = int(self._db.execute(
+                "SELECT value FROM listener_meta WHERE key = 'schema_version'").fetchone()[0])
         if version != SCHEMA_VERSION:
             self._db.close()
             raise RuntimeError(f"{self.path} has store schema {version}; this listener reads {SCHEMA_VERSION}")
@@ -233,11 +239,12 @@ class SqliteStore(Store):
             rows: list[list] = []
             texts: list[tuple[str, str]] = []
             docs: list[str] = []
-            need_rowid: list[tuple[list, int]] = []
+            need_rowid: list[tuple[list, int, int]] = []
             stale: list[tuple[int]] = []  # rowids whose FTS and side rows are replaced
             moved: list[tuple[int]] = []  # rowids of mentions whose published second changed
             for mention_id, mention in by_id.items():
                 published = _epoch(mention.published_at)
+                duplicate = 0 if mention.duplicate_of is None else 1
                 row, values = _row(mention, published)
                 rows.append(row)
                 texts.append((values["title"], values["body"]))
@@ -245,15 +252,15 @@ class SqliteStore(Store):
                 old = existing.get(mention_id)
                 if old is None:
                     result.inserted += 1
-                    need_rowid.append((row, published))
+                    need_rowid.append((row, published, duplicate))
                     continue
                 result.updated += 1
                 stale.append((old[0],))
-                if old[1] == published:
+                if old[1] == published and old[0] & 1 == duplicate:
                     row[0] = old[0]
-                else:
+                else:  # a new second, or it became (or stopped being) a duplicate: a new rowid
                     moved.append((old[0],))
-                    need_rowid.append((row, published))
+                    need_rowid.append((row, published, duplicate))
             if stale:
                 db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", stale)
                 for table in _SIDE_TABLES:
@@ -278,19 +285,20 @@ class SqliteStore(Store):
         result.ids = list(by_id)
         return result
 
-    def _allocate_rowids(self, pending: list[tuple[list, int]]) -> None:
-        """Give each row the next free rowid in its published second (see the module docstring)."""
+    def _allocate_rowids(self, pending: list[tuple[list, int, int]]) -> None:
+        """Give each row the next free slot in its published second, with its duplicate bit (see the module
+        docstring)."""
         if not pending:
             return
-        seconds = sorted({published for _, published in pending})
-        top: dict[int, int] = {}
+        seconds = sorted({published for _, published, _ in pending})
+        top: dict[int, int] = {}  # the highest rowid used in each second (two below the first slot if none)
         for published, highest in self._db.execute(
                 "SELECT j.value, (SELECT max(rowid) FROM mentions WHERE rowid >= (j.value << ?) "
                 "AND rowid < ((j.value + 1) << ?)) FROM json_each(?) j", (SLOT_BITS, SLOT_BITS, json.dumps(seconds))):
-            top[published] = (published << SLOT_BITS) - 1 if highest is None else highest
+            top[published] = (published << SLOT_BITS) - 2 if highest is None else highest
         taken: set[int] = set()
-        for row, published in pending:
-            candidate = top[published] + 1
+        for row, published, duplicate in pending:
+            candidate = (((top[published] >> 1) + 1) << 1) | duplicate
             if candidate >= (published + 1) << SLOT_BITS:
                 candidate = self._spill(candidate, taken)
             row[0] = candidate
@@ -298,10 +306,11 @@ class SqliteStore(Store):
             top[published] = max(top[published], candidate)
 
     def _spill(self, candidate: int, taken: set[int]) -> int:
-        log.warning("more than %d mentions in one published second; date order there becomes approximate", _SLOTS)
+        log.warning("more than %d mentions in one published second; date order there becomes approximate",
+                    1 << (SLOT_BITS - 1))
         while candidate in taken or self._db.execute("SELECT 1 FROM mentions WHERE rowid = ?",
                                                      (candidate,)).fetchone():
-            candidate += 1
+            candidate += 2  # keeps the duplicate bit
         return candidate
 
     def forget_author(self, author_id: str) -> int:
@@ -368,8 +377,11 @@ class SqliteStore(Store):
             if self.count_limit:
                 total = min(total, self.count_limit)
         else:
-            source, params = sel.from_where()
             limit = f" LIMIT {int(self.count_limit)}" if self.count_limit else ""
+            if sel.text_only:
+                source, params = f"FROM mentions_fts WHERE mentions_fts MATCH ?{sel.fts()}", [sel.drive]
+            else:
+                source, params = sel.from_where()
             total = db.execute(f"SELECT count(*) FROM (SELECT 1 {source}{limit})", params).fetchone()[0]
         if len(self._totals) >= 256:
             self._totals.clear()
@@ -415,13 +427,17 @@ class SqliteStore(Store):
         """(rowid, score) of the newest `size` selected rows with rowid < below (and >= floor)."""
         hi = below if sel.hi is None or (below is not None and below < sel.hi) else sel.hi
         lo = floor if sel.lo is None or (floor is not None and floor > sel.lo) else sel.lo
+        if sel.text_only:
+            return self._db.execute(
+                f"SELECT rowid, ? FROM mentions_fts WHERE mentions_fts MATCH ?{sel.fts('rowid', lo, hi)} "
+                f"ORDER BY rowid DESC LIMIT ?", [score, sel.drive, size]).fetchall()
         if sel.drive is not None:
             # Walk the text matches newest first and check the rest of the selection on each: no need to
             # collect every match of a common word first. Bounded, because a rare filter could make the
             # walk long; then the general plan below answers.
             rows = self._db.execute(
                 f"SELECT m.rowid, ? FROM (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?"
-                f"{_bounds('rowid', lo, hi)} ORDER BY rowid DESC LIMIT {DRIVE_BUDGET}) f "
+                f"{sel.fts('rowid', lo, hi)} ORDER BY rowid DESC LIMIT {DRIVE_BUDGET}) f "
                 f"CROSS JOIN mentions m ON m.rowid = f.rowid WHERE {sel.base} ORDER BY m.rowid DESC LIMIT ?",
                 [score, sel.drive, *sel.base_params, size]).fetchall()
             if len(rows) == size:
@@ -441,7 +457,7 @@ class SqliteStore(Store):
         match = sel.drive or rank
         floor = None
         if self.relevance_window:
-            row = db.execute(f"SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?{_bounds('rowid', sel.lo, sel.hi)} "
+            row = db.execute(f"SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?{sel.fts()} "
                              f"ORDER BY rowid DESC LIMIT 1 OFFSET ?", (match, self.relevance_window - 1)).fetchone()
             floor = row[0] if row else None
         lo = floor if sel.lo is None or (floor is not None and floor > sel.lo) else sel.lo
@@ -451,11 +467,15 @@ class SqliteStore(Store):
             if after is not None:
                 keyset = " AND (r.score < ? OR (r.score = ? AND r.rowid < ?))"
                 keyset_params = [after[0], after[0], after[1]]
-            where, params = (sel.base, sel.base_params) if sel.drive else (sel.where, sel.params)
+            ranked = (f"SELECT rowid, -bm25(mentions_fts, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS score "
+                      f"FROM mentions_fts WHERE mentions_fts MATCH ?{sel.fts('rowid', lo)}")
+            if sel.text_only:  # nothing to check in the mentions table
+                join, where, params = "", "1", []
+            else:
+                join = "JOIN mentions m ON m.rowid = r.rowid"
+                where, params = (sel.base, sel.base_params) if sel.drive else (sel.where, sel.params)
             rows = db.execute(
-                f"SELECT r.rowid, r.score FROM (SELECT rowid, -bm25(mentions_fts, {BM25_WEIGHTS[0]}, "
-                f"{BM25_WEIGHTS[1]}) AS score FROM mentions_fts WHERE mentions_fts MATCH ?"
-                f"{_bounds('rowid', lo, sel.hi)}) r JOIN mentions m ON m.rowid = r.rowid WHERE {where}{keyset} "
+                f"SELECT r.rowid, r.score FROM ({ranked}) r {join} WHERE {where}{keyset} "
                 f"ORDER BY r.score DESC, r.rowid DESC LIMIT ?", [match, *params, *keyset_params, size]).fetchall()
         if len(rows) < size:
             below = after[1] if after is not None and after[0] <= 0 else None
@@ -502,7 +522,7 @@ class SqliteStore(Store):
         """Most common values, ties by value. `author` counts by author_id (the value Filters.authors takes);
         `sentiment` includes "unscored"; mentions without a value (no lang, no domain) are not counted."""
         value, join = _term_sql(field)
-        source, params = _select(filters).from_where(join)
+        source, params = _select(filters).from_where(join, columns=not join)
         with self._lock:
             return [(r[0], r[1]) for r in self._db.execute(
                 f"SELECT {value} AS v, count(*) AS n {source} AND v IS NOT NULL "
@@ -520,7 +540,7 @@ class SqliteStore(Store):
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}") from None
         zone = ZoneInfo(tz)
         value, join = _term_sql(split) if split else ("'all'", "")
-        source, params = _select(filters).from_where(join)
+        source, params = _select(filters).from_where(join, columns=bool(split) and not join)
         with self._lock:
             lo_hi = self._db.execute("SELECT min(rowid), max(rowid) FROM mentions").fetchone()
             if lo_hi[0] is None:
@@ -663,6 +683,10 @@ class _Selection:
             self.query = _compile(filters.query)
         if not filters.include_duplicates:
             clauses.append(_ORIGINALS)
+        # the same condition on a rowid of the FTS index (the rowid's lowest bit mirrors duplicate_of)
+        self.fts_originals = "" if filters.include_duplicates else " AND (rowid & 1) = 0"
+        narrowing = (filters.sources, filters.langs, filters.authors, filters.sentiments, filters.brands,
+                     filters.topics, filters.rating_min is not None, filters.rating_max is not None)
         for column, values in (("m.source", filters.sources), ("m.lang", filters.langs),
                                ("m.author_id", filters.authors)):
             if values:
@@ -702,18 +726,34 @@ class _Selection:
         self.where = " AND ".join(([f"({query.sql})"] if query else []) + clauses) or "1"
         self.params = (query.params if query else []) + params
         self.drive = query.drive if query else None
+        #: the selection is the driving expression's matches in a date range, duplicates in or out: the FTS
+        #: index alone answers it
+        self.text_only = bool(self.drive) and not query.rest and not any(narrowing)
         base = ([f"({query.rest})"] if query and query.rest else []) + clauses
         self.base = " AND ".join(base) or "1"
         self.base_params = (query.rest_params if query and query.rest else []) + params
 
-    def from_where(self, join: str = "") -> tuple[str, list]:
+    def from_where(self, join: str = "", columns: bool = True) -> tuple[str, list]:
         """"FROM ... WHERE ..." over every selected row as `m` (plus `join`) and its parameters. With a
         driving expression the text matches are the outer loop (CROSS JOIN fixes the order), so the rest is
-        checked row by row instead of collecting every match of the text into a temporary list first."""
+        checked row by row instead of collecting every match of the text into a temporary list first.
+        columns=False: the caller reads only m.rowid (and `join`), so a text-only selection is the FTS
+        index alone, aliased `m`."""
+        if self.text_only and not columns:
+            return (f"FROM mentions_fts m {join} WHERE m.mentions_fts MATCH ?{self.fts('m.rowid')}",
+                    [self.drive])
         if self.drive is not None:
             return (f"FROM mentions_fts f CROSS JOIN mentions m ON m.rowid = f.rowid {join} WHERE f.mentions_fts "
-                    f"MATCH ?{_bounds('f.rowid', self.lo, self.hi)} AND {self.base}", [self.drive, *self.base_params])
+                    f"MATCH ?{self.fts('f.rowid')} AND {self.base}", [self.drive, *self.base_params])
         return f"FROM mentions m {join} WHERE {self.where}", list(self.params)
+
+
+    def fts(self, column: str = "rowid", lo: int | None = None, hi: int | None = None) -> str:
+        """Conditions on an FTS rowid every selected row meets: the date range (narrowed to lo..hi) and
+        leaving duplicates out."""
+        lo = self.lo if lo is None or (self.lo is not None and self.lo > lo) else lo
+        hi = self.hi if hi is None or (self.hi is not None and self.hi < hi) else hi
+        return _bounds(column, lo, hi) + self.fts_originals.replace("rowid", column)
 
 
 def _select(filters: Filters) -> _Selection:

@@ -39,10 +39,11 @@ def _label(entry: dict, *path: str) -> str | None:
 
 
 def _last_page(feed: dict) -> int | None:
-    for link in feed.get("link") or []:
-        attributes = link.get("attributes", {}) if isinstance(link, dict) else {}
-        if attributes.get("rel") == "last":
-            match = re.search(r"/page=(\d+)/", attributes.get("href", ""))
+    links = feed.get("link")
+    for link in links if isinstance(links, list) else []:
+        attributes = link.get("attributes") if isinstance(link, dict) else None
+        if isinstance(attributes, dict) and attributes.get("rel") == "last":
+            match = re.search(r"/page=(\d+)/", str(attributes.get("href", "")))
             if match:
                 return int(match.group(1))
     return None

@@ -40,7 +40,8 @@ def posts_from_nodes(nodes: list[dict], url: str, *, source: str, brands: Iterab
         raw_date = text_of(first(post.get("datePublished"), post.get("dateCreated"), post.get("uploadDate")))
         published = parse_date(raw_date)
         position = text_of(post.get("position")) or str(index)
-        own = text_of(post.get("url")) or (post.get("@id") if not str(post.get("@id", "_:")).startswith("_:") else None)
+        node_id = post.get("@id")
+        own = text_of(post.get("url")) or (node_id if isinstance(node_id, str) and not node_id.startswith("_:") else None)
         native_id = urljoin(url, own) if own and urljoin(url, own) != url else f"{url}#post-{position}"
         if published is None or not (body or heading):
             result.skipped.append(f"post {position}: {'no readable date' if published is None else 'no text'}")

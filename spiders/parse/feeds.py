@@ -54,7 +54,10 @@ def canonical_url(url: str) -> str:
 
 
 def _local(tag: object) -> str:
-    return lxml.etree.QName(tag).localname if isinstance(tag, str) else ""
+    """"{namespace}name" -> "name"; comments and recover-mode debris (tag ":") -> ""."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
 def _children(element: lxml.etree._Element, name: str) -> list[lxml.etree._Element]:

@@ -183,7 +183,10 @@ def _resolve_references(nodes: list[dict]) -> list[dict]:
 
 
 def types(node: Any) -> set[str]:
-    return set(node.get("@type") or []) if isinstance(node, dict) else set()
+    if not isinstance(node, dict):
+        return set()
+    kinds = node.get("@type")
+    return {str(k) for k in (kinds if isinstance(kinds, list) else [kinds]) if k}
 
 
 def is_review(node: Any) -> bool:
@@ -301,9 +304,10 @@ def review_native_id(review: dict, page_url: str, author: str | None, published:
                      item_name: str | None) -> str:
     """The review's own id (@id, url, identifier) when it has one; else a hash of what identifies it on
     its site (host, item, author, date, start of text), stable across runs and pagination shifts."""
+    node_id = review.get("@id")
     own = first(review.get("identifier") if isinstance(review.get("identifier"), (str, int)) else None,
-                review.get("@id") if not str(review.get("@id", "_:")).startswith("_:") else None,
-                review.get("url"))
+                node_id if isinstance(node_id, str) and not node_id.startswith("_:") else None,
+                text_of(review.get("url")))
     if own and str(own).rstrip("/") != page_url.rstrip("/"):
         return str(own)
     host = (urlsplit(page_url).hostname or "").removeprefix("www.")

@@ -60,20 +60,23 @@ _SCRIPT = re.compile(r"(?is)<(script|style|noscript)\b.*?</\1\s*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b]+")
 
 
-def html_to_text(fragment: str | None) -> str:
+def html_to_text(fragment: object) -> str:
     """Plain text of an HTML fragment: tags removed, line breaks kept at <br> and block ends,
     entities decoded, runs of spaces squashed. Plain text passes through (entities decoded)."""
-    if not fragment:
-        return ""
+    if not fragment or not isinstance(fragment, str):
+        return clean_text(fragment)
     text = _SCRIPT.sub(" ", fragment)
     text = _BLOCK_END.sub("\n", text)
     text = _TAG.sub(" ", text)
     return clean_text(html.unescape(text))
 
 
-def clean_text(text: str | None) -> str:
-    """Squash spaces inside lines, drop blank-line runs, strip the ends."""
-    if not text:
+def clean_text(text: object) -> str:
+    """Squash spaces inside lines, drop blank-line runs, strip the ends. A number becomes its text;
+    anything else that is not a string (a JSON object where a site changed its shape) becomes ""."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        text = str(text)
+    if not text or not isinstance(text, str):
         return ""
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     out: list[str] = []

@@ -113,7 +113,8 @@ def parse_trustpilot_page(text: str, url: str, brands: Iterable[str] = ()) -> Pa
             result.mentions.append(review_to_mention(review, url, brands))
         except ValueError as err:
             result.skipped.append(str(err).splitlines()[0][:200])
-    pagination = _get(page_props, "filters", "pagination") or {}
+    pagination = _get(page_props, "filters", "pagination")
+    pagination = pagination if isinstance(pagination, dict) else {}
     current, total = pagination.get("currentPage"), pagination.get("totalPages")
     if isinstance(current, int) and isinstance(total, int):
         result.next_url = with_page(url, current + 1) if current < total else None

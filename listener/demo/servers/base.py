@@ -61,6 +61,7 @@ class LocalApiServer:
         self._failures: list[_Failure] = []
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
         self.base_url: str | None = None
 
     # ------------------------------------------------------------ life cycle
@@ -90,11 +91,20 @@ class LocalApiServer:
 
         self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
+        self._httpd.timeout = 0.05  # handle_request() returns this often to look at the stop flag
+        self._stopping.clear()
         bound_host, bound_port = self._httpd.server_address[:2]
         self.base_url = self.url_for(f"http://{bound_host}:{bound_port}")
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name=f"{self.name}-server", daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(self._httpd,), name=f"{self.name}-server",
+                                        daemon=True)
         self._thread.start()
         return self.base_url
+
+    def _serve(self, httpd: ThreadingHTTPServer) -> None:
+        # A loop of our own rather than serve_forever(): stop() then never blocks, even when called while
+        # the interpreter is shutting down and this thread no longer runs.
+        while not self._stopping.is_set():
+            httpd.handle_request()
 
     def url_for(self, origin: str) -> str:
         """The base URL clients are given (a subclass may add a path prefix)."""
@@ -103,10 +113,10 @@ class LocalApiServer:
     def stop(self) -> None:
         if self._httpd is None:
             return
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._httpd.server_close()
         self._httpd = self._thread = None
 
     def __enter__(self):

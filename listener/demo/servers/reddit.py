@@ -308,10 +308,11 @@ class RedditServer(LocalApiServer):
             return Response(405, {"message": "Method Not Allowed", "error": 405})
         if path == "/api/info":
             return self._info(request)
-        match = re.fullmatch(r"/comments/([a-z0-9]+)(?:/([^/]+)(?:/([a-z0-9]+))?)?", path)
+        # Reddit's ids are base36; any id of letters, digits, "_", "." and "-" is served (the demo's are not).
+        match = re.fullmatch(r"/comments/([\w.-]+)(?:/([^/]+)(?:/([\w.-]+))?)?", path)
         if match:
             return self._tree(request, match.group(1), match.group(3))
-        match = re.fullmatch(r"/r/([A-Za-z0-9_+]+)(?:/(new|comments|search))?", path)
+        match = re.fullmatch(r"/r/([A-Za-z0-9_+]+)(?:/(new|comments|search|hot|top|rising|controversial))?", path)
         if match:
             return self._subreddit_listing(request, match.group(1), match.group(2) or "hot")
         return Response(404, {"message": "Not Found", "error": 404})
@@ -360,7 +361,7 @@ class RedditServer(LocalApiServer):
                     window = _TIME_FILTERS.get(request.get("t", "all"))
                     if window:
                         items = [t for t in items if t.data["created_utc"] >= time.time() - window]
-            sort = request.get("sort", "new") if kind == "search" else "new"
+            sort = request.get("sort", "new") if kind == "search" else ("top" if kind in ("top", "hot") else "new")
             if sort == "top":
                 items.sort(key=lambda t: (t.data["score"], t.data["created_utc"]), reverse=True)
             else:  # new (and a stand-in for relevance, hot, comments)

@@ -1,0 +1,128 @@
+"""`listener model eval` and rescoring, on a scripted scorer (fast), and the CLI on the real model."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+
+from listener.model import Mention, Sentiment
+from listener.nlp.evaluate import evaluate_file
+from listener.nlp.scorer import Prediction
+
+T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+class ScriptedScorer:
+    """Predicts from words in the text: 'bad' negative, 'meh' neutral (but leaning positive), else positive."""
+
+    languages = frozenset({"en", "fa", "ar"})
+    topic_labels = ["payments", "pricing"]
+
+    class encoder:
+        name = "scripted"
+
+    def predict(self, texts):
+        out = []
+        for t in texts:
+            p = [0.8, 0.1, 0.1] if "bad" in t else [0.1, 0.6, 0.3] if "meh" in t else [0.1, 0.1, 0.8]
+            out.append(Prediction(np.array(p), ["payments"] if "pay" in t else [], {}))
+        return out
+
+    def score(self, mentions):
+        for m in mentions:
+            if m.lang in self.languages:
+                m.sentiment = self.predict([m.text])[0].sentiment
+                m.topics = self.predict([m.text])[0].topics
+            else:
+                m.sentiment = None
+
+
+def write(path, rows):
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows))
+    return path
+
+
+def test_three_class_per_language_with_bad_lines(tmp_path):
+    path = write(tmp_path / "e.jsonl", [
+        {"text": "bad pay", "label": "negative", "lang": "en", "topics": ["payments"]},
+        {"text": "good", "label": "positive", "lang": "en", "topics": []},
+        {"text": "meh", "label": "neutral", "lang": "en", "extra": 1},
+        {"text": "bad", "label": "positive", "lang": "fa"},
+        "{not json",
+        {"text": "x", "label": "great"},
+        {"label": "negative"},
+        {"text": "schlecht bad", "label": "negative", "lang": "de"},
+    ])
+    r = evaluate_file(path, ScriptedScorer())
+    assert [b["line"] for b in r["bad_lines"]] == [5, 6, 7]
+    assert not r["two_class"] and r["unscored"] == {"de": 1}
+    en, fa = r["languages"]["en"], r["languages"]["fa"]
+    assert en["n"] == 3 and en["accuracy"] == 1.0 and en["macro_f1"] == 1.0
+    assert en["topics"]["micro_f1"] == 1.0
+    assert fa["accuracy"] == 0.0
+    assert fa["confusion"]["rows_true_columns_predicted"] == [[0, 0, 0], [0, 0, 0], [1, 0, 0]]
+    assert r["all"]["n"] == 4
+
+
+def test_two_class_file_never_predicts_neutral(tmp_path):
+    path = write(tmp_path / "b.jsonl", [{"text": "meh but fine", "label": "positive", "lang": "en"},
+                                        {"text": "bad", "label": "negative", "lang": "en"}])
+    r = evaluate_file(path, ScriptedScorer())
+    assert r["two_class"] and r["labels"] == ["negative", "positive"]
+    assert r["languages"]["en"]["accuracy"] == 1.0  # 'meh' leans positive once neutral is out
+    assert r["languages"]["en"]["confusion"]["rows_true_columns_predicted"] == [[1, 0], [0, 1]]
+
+
+def test_missing_lang_is_detected(tmp_path):
+    path = write(tmp_path / "d.jsonl", [{"text": "پرداخت bad انجام نشد و پولم برنگشت", "label": "negative"}])
+    r = evaluate_file(path, ScriptedScorer())
+    assert list(r["languages"]) == ["fa"]
+
+
+def test_rescore_updates_stored_mentions(sqlite_store):
+    from listener.nlp.rescore import rescore
+
+    mentions = [Mention(source="t", native_id=str(i), text=t, lang=l, published_at=T0,
+                        sentiment=Sentiment(label="positive", score=0.9))
+                for i, (t, l) in enumerate([("bad pay", "en"), ("good", "en"), ("schlecht", "de")] * 150)]
+    sqlite_store.upsert(mentions)
+    report = rescore(sqlite_store, ScriptedScorer(), batch_size=100)
+    assert report.seen == 450 and report.scored == 300 and report.unscored == 150
+    assert report.labels == {"negative": 150, "positive": 150, "unscored": 150}
+    assert report.changed == 300  # the negatives, and the German ones now unscored
+    stored = sqlite_store.get(mentions[0].id)
+    assert stored.sentiment.label == "negative" and stored.topics == ["payments"]
+    assert sqlite_store.get(mentions[2].id).sentiment is None
+
+
+@pytest.mark.model
+def test_cli_eval_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from listener.cli import app
+
+    path = write(tmp_path / "e.jsonl", [
+        {"text": "Worst app ever, my transfer vanished and nobody answers", "label": "negative", "lang": "en"},
+        {"text": "عالیه، خیلی راضیم از سرعت انتقال", "label": "positive", "lang": "fa"},
+        {"text": "oops", "label": "meh"}])
+    result = CliRunner().invoke(app, ["model", "eval", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["two_class"] and report["bad_lines"][0]["line"] == 3
+    assert report["all"]["accuracy"] == 1.0 and set(report["languages"]) == {"en", "fa"}
+
+
+@pytest.mark.model
+def test_cli_eval_table(tmp_path):
+    from typer.testing import CliRunner
+
+    from listener.cli import app
+
+    path = write(tmp_path / "e.jsonl", [{"text": "love it", "label": "positive", "lang": "en"},
+                                        {"text": "it's ok I guess", "label": "neutral", "lang": "en"}])
+    result = CliRunner().invoke(app, ["model", "eval", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "macro-F1" in result.output and "confusion matrix: en" in result.output
