@@ -1,5 +1,5 @@
-"""`listener crawl`: run the Scrapy spiders (review pages, Trustpilot, App Store, Google Play, feeds,
-forum pages) once, in a fresh process, and show what they stored and what they had to skip."""
+"""`listener crawl` (the Scrapy spiders once, in a fresh process) and `listener run` (every configured
+source once, or every N minutes)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ MAX_PROBLEMS_SHOWN = 15
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `crawl` command to the listener app."""
+    """Add the `crawl` and `run` commands to the listener app."""
+    register_run(app)
 
     @app.command()
     def crawl(
@@ -58,6 +59,66 @@ def register(app: typer.Typer) -> None:
             render_crawl_report(_out, report)
         if not report.get("ok", False):
             raise typer.Exit(1)
+
+
+def register_run(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        brand: Optional[str] = typer.Option(None, "--brand", "-b", help="Only this brand's sources."),
+        project: Optional[Path] = ProjectOption,
+        every: Optional[str] = typer.Option(None, help="Keep going: a pass every 10m, 1h, ... (Ctrl-C stops)."),
+        score: bool = typer.Option(True, help="Score sentiment and topics with the transformer."),
+        json_output: bool = typer.Option(False, "--json", help="Print each pass's report as JSON."),
+    ):
+        """Gather from every source the project file configures: spiders, Reddit, YouTube.
+
+        A source without credentials is skipped with a note. Stopping with Ctrl-C is safe: checkpoints
+        are written only after a batch is stored, so the next run resumes where this one stopped."""
+        from listener.config import parse_duration
+        from listener.runtime import resolve_project
+        from spiders.run import run_forever
+
+        with handle_errors():
+            current = settings()
+            loaded = resolve_project(current, project)
+            if loaded is None:
+                fail("--project", "no project file given (pass --project FILE or set LISTENER_PROJECT)")
+            try:
+                interval = parse_duration(every).total_seconds() if every else 0.0
+            except ValueError as err:
+                raise UserInputError(f"--every: {err}") from None
+
+            def show(reports: dict) -> None:
+                if json_output:
+                    print_json(reports)
+                else:
+                    render_run_report(_out, reports)
+
+            say = (lambda text: None) if json_output else (lambda text: _err.print(text, highlight=False))
+            try:
+                run_forever(current, loaded, interval, on_pass=show, stop_after=None if every else 1,
+                            brand=brand, score=score, say=say)
+            except KeyboardInterrupt:
+                _err.print("stopped; every stored batch is checkpointed, the next run resumes from there")
+
+
+def render_run_report(console: Console, reports: dict) -> None:
+    if not reports:
+        console.print("no source is configured for these brands (see docs/project-file.md)")
+    for name, report in reports.items():
+        if "skipped" in report:
+            console.print(f"{name}: skipped ({report['skipped']})", highlight=False)
+        elif "error" in report:
+            console.print(f"[red]{name}: failed[/red]: {escape(report['error'])}", highlight=False)
+        elif name == "crawl":
+            totals = report.get("totals", {})
+            console.print(f"crawl: {totals.get('inserted', 0)} new, {totals.get('updated', 0)} updated, "
+                          f"{totals.get('unmatched', 0)} matched no brand ({', '.join(report['spiders'])})",
+                          highlight=False)
+        else:
+            pipeline = report.get("pipeline", {})
+            console.print(f"{name}: {report.get('new', 0)} new item(s), stored {pipeline.get('inserted', 0)} new, "
+                          f"{pipeline.get('unmatched', 0)} matched no brand", highlight=False)
 
 
 def render_crawl_report(console: Console, report: dict) -> None:

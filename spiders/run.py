@@ -1,0 +1,118 @@
+"""`listener run`: one incremental pass over every configured source, or one every N minutes.
+
+The Scrapy spiders run in a subprocess (spiders.crawl); the API sources (Reddit, YouTube) run here and
+share one pipeline context, so the model is loaded once per pass. A source that is not configured is
+not run; one that is configured but lacks credentials is skipped with a note saying which variable to
+set; one that fails is reported and the others go on. Checkpoints are written only after the pipeline
+has stored a batch, so stopping (Ctrl-C) between or inside passes loses nothing: the next pass resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from typing import Any, Callable, Iterator, Mapping
+
+from listener.config import Project, Settings
+from listener.pipeline import BatchReport, PipelineContext
+from spiders.crawl import configured_spiders, crawl
+from spiders.sources import (
+    SourceError, checkpoint_store, open_pipeline, pipeline_sink, select_brands,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _reddit_wanted(project: Project, brands) -> bool:
+    return any(b.sources.reddit_search or b.sources.subreddits for b in brands)
+
+
+def _youtube_wanted(project: Project, brands) -> bool:
+    return any(b.sources.youtube_searches for b in brands)
+
+
+def _api_sources(settings: Settings, environ: Mapping[str, str]):
+    """(name, wanted(project, brands), missing-credentials note or None, factory(checkpoints, ctx))."""
+    from spiders.reddit import RedditSource
+    from spiders.youtube import YouTubeSource
+
+    def matcher_of(ctx: PipelineContext):
+        return ctx.matcher.match if ctx.matcher else None
+
+    reddit_missing = None if environ.get("LISTENER_REDDIT_CLIENT_ID") and environ.get(
+        "LISTENER_REDDIT_CLIENT_SECRET") else "set LISTENER_REDDIT_CLIENT_ID and LISTENER_REDDIT_CLIENT_SECRET"
+    youtube_missing = None if environ.get("LISTENER_YOUTUBE_KEY") else "set LISTENER_YOUTUBE_KEY"
+    return [
+        ("reddit", _reddit_wanted, reddit_missing,
+         lambda cp, ctx: RedditSource.from_settings(settings, cp, matcher_of(ctx), environ=dict(environ))),
+        ("youtube", _youtube_wanted, youtube_missing,
+         lambda cp, ctx: YouTubeSource.from_settings(settings, cp, matcher_of(ctx), environ=dict(environ))),
+    ]
+
+
+@contextlib.contextmanager
+def _context(settings: Settings, project: Project, score: bool,
+             ctx: PipelineContext | None) -> Iterator[PipelineContext]:
+    if ctx is not None:
+        yield ctx
+    else:
+        with open_pipeline(settings, project, score=score) as opened:
+            yield opened
+
+
+def run_sources(settings: Settings, project: Project, *, brand: str | None = None, score: bool = True,
+                environ: Mapping[str, str] | None = None, ctx: PipelineContext | None = None,
+                crawl_env: Mapping[str, str] | None = None, crawl_overrides: Mapping[str, Any] | None = None,
+                say: Callable[[str], None] = lambda text: None) -> dict[str, dict]:
+    """One pass over every configured source; returns a summary per source."""
+    environ = os.environ if environ is None else environ
+    brands = select_brands(project, brand)
+    reports: dict[str, dict] = {}
+    spiders = configured_spiders(project, brand)
+    if spiders:
+        say(f"crawling with {', '.join(spiders)}…")
+        try:
+            result = crawl(spiders, project, settings, brand, score=score, overrides=crawl_overrides,
+                           env=crawl_env)
+            reports["crawl"] = {"spiders": result.get("spiders", {}), "totals": result.get("totals", {}),
+                                "ok": result.get("ok", False), "seconds": result.get("process_s")}
+        except Exception as err:  # one source failing must not stop the others
+            log.exception("crawl failed")
+            reports["crawl"] = {"error": str(err)}
+    checkpoints = checkpoint_store(settings)
+    try:
+        with _context(settings, project, score, ctx) as pipeline:
+            for name, wanted, missing, factory in _api_sources(settings, environ):
+                if not wanted(project, brands):
+                    continue
+                if missing:
+                    reports[name] = {"skipped": f"not configured: {missing}"}
+                    continue
+                say(f"polling {name}…")
+                total = BatchReport()
+                try:
+                    report = factory(checkpoints, pipeline).poll(brands, pipeline_sink(pipeline, total))
+                except SourceError as err:
+                    reports[name] = {"error": str(err)}
+                    continue
+                report.pipeline = total
+                reports[name] = report.summary()
+    finally:
+        checkpoints.close()
+    return reports
+
+
+def run_forever(settings: Settings, project: Project, every_seconds: float, *,
+                on_pass: Callable[[dict[str, dict]], None], stop_after: int | None = None, **options) -> int:
+    """Run passes every `every_seconds` (measured start to start) until interrupted; returns passes run."""
+    passes = 0
+    while stop_after is None or passes < stop_after:
+        started = time.monotonic()
+        on_pass(run_sources(settings, project, **options))
+        passes += 1
+        if stop_after is not None and passes >= stop_after:
+            break
+        time.sleep(max(0.0, every_seconds - (time.monotonic() - started)))
+    return passes
