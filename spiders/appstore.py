@@ -9,7 +9,8 @@ stored. The feed has no developer replies.
 
 from __future__ import annotations
 
-from spiders.items import About, SourceSpider
+from spiders.about import About
+from spiders.items import SourceSpider
 from spiders.parse import MalformedPage
 from spiders.parse.appstore import feed_url, parse_appstore_feed
 
@@ -17,7 +18,7 @@ from spiders.parse.appstore import feed_url, parse_appstore_feed
 class AppStoreSpider(SourceSpider):
     name = "appstore"
     about = About(site="https://itunes.apple.com (customer reviews RSS)", source="app_store", official_api=True,
-                  key_needed=False, format="JSON", brand_specific=True)
+                  key_needed="", format="JSON", brand_specific=True)
 
     async def start(self):
         base = self.settings.get("LISTENER_APPSTORE_URL", "https://itunes.apple.com")

@@ -10,14 +10,15 @@ passed on again, and a page whose text has not changed yields nothing.
 from __future__ import annotations
 
 from spiders.feed import conditional_headers, validators
-from spiders.items import About, SourceSpider
+from spiders.about import About
+from spiders.items import SourceSpider
 from spiders.parse import MalformedPage
 from spiders.parse.article import parse_article_page
 
 
 class ArticleSpider(SourceSpider):
     name = "article"
-    about = About(site="any forum thread or article page", source="forum", official_api=False, key_needed=False,
+    about = About(site="any forum thread or article page", source="forum", official_api=False, key_needed="",
                   format="HTML (schema.org posts, else trafilatura)", brand_specific=True)
 
     async def start(self):

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from listener.model import Mention, make_mention_id, utcnow
-from spiders.items import About, SourceSpider
+from spiders.about import About
+from spiders.items import SourceSpider
 from spiders.parse import MalformedPage
 from spiders.parse.article import MIN_TEXT, main_text, strip_heading
 from spiders.parse.dates import parse_date
@@ -44,7 +45,7 @@ def conditional_headers(saved: dict | None) -> dict[str, str]:
 
 class FeedSpider(SourceSpider):
     name = "feed"
-    about = About(site="RSS 2.0 / Atom (RFC 4287)", source="rss", official_api=True, key_needed=False,
+    about = About(site="RSS 2.0 / Atom (RFC 4287)", source="rss", official_api=True, key_needed="",
                   format="RSS/Atom + HTML articles", brand_specific=False)
 
     async def start(self):

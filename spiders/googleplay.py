@@ -8,7 +8,8 @@ elsewhere with LISTENER_PLAY_URL. Reviews stored by an earlier run are not passe
 
 from __future__ import annotations
 
-from spiders.items import About, SourceSpider
+from spiders.about import About
+from spiders.items import SourceSpider
 from spiders.parse import MalformedPage
 from spiders.parse.googleplay import app_url, parse_play_page
 
@@ -16,7 +17,7 @@ from spiders.parse.googleplay import app_url, parse_play_page
 class GooglePlaySpider(SourceSpider):
     name = "googleplay"
     about = About(site="https://play.google.com/store/apps", source="google_play", official_api=False,
-                  key_needed=False, format="HTML (AF_initDataCallback JSON)", brand_specific=True)
+                  key_needed="", format="HTML (AF_initDataCallback JSON)", brand_specific=True)
 
     async def start(self):
         base = self.settings.get("LISTENER_PLAY_URL", "https://play.google.com")

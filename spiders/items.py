@@ -27,22 +27,11 @@ from twisted.python.failure import Failure
 from listener.config import Brand, Project, Settings
 from listener.model import Mention
 from spiders.checkpoint import CheckpointStore
+from spiders.about import About
 from spiders.parse import ParseResult
 from spiders.parse.text import decode_body
 
 MAX_LOGGED_PROBLEMS = 100  # per crawl, in the stats/report; the counts stay exact
-
-
-@dataclass(frozen=True)
-class About:
-    """What a source is, in one glance (SearXNG's `about`)."""
-
-    site: str  # home page of the site or API documentation
-    source: str  # Mention.source of what it yields
-    official_api: bool
-    key_needed: bool
-    format: str  # "HTML", "JSON", "RSS/Atom", ...
-    brand_specific: bool  # its items are about the brand whose page it is (brands=[brand.name])
 
 
 class SourceSpider(scrapy.Spider):

@@ -45,15 +45,17 @@ import requests
 import listener
 from listener.config import Brand, ConfigError, Settings
 from listener.model import Mention, stable_hash
+from spiders.about import About
 from spiders.checkpoint import CheckpointStore
 from spiders.sources import (
-    About, Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, Walk, merge_by_id,
+    Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, Walk, merge_by_id,
     retry_after_seconds, take_new,
 )
 
 log = logging.getLogger(__name__)
 
 about = About(
+    source="reddit",
     site="https://www.reddit.com",
     docs="https://www.reddit.com/dev/api",
     official_api=True,

@@ -8,7 +8,8 @@ with the markup profiles of spiders.parse.review_html.
 
 from __future__ import annotations
 
-from spiders.items import About, SourceSpider
+from spiders.about import About
+from spiders.items import SourceSpider
 from spiders.parse import MalformedPage
 from spiders.parse.review_html import parse_without_schema
 from spiders.parse.schemaorg import parse_html, parse_review_page
@@ -16,7 +17,7 @@ from spiders.parse.schemaorg import parse_html, parse_review_page
 
 class ReviewSpider(SourceSpider):
     name = "review"
-    about = About(site="https://schema.org/Review", source="review", official_api=False, key_needed=False,
+    about = About(site="https://schema.org/Review", source="review", official_api=False, key_needed="",
                   format="HTML (JSON-LD, microdata, RDFa)", brand_specific=True)
 
     async def start(self):

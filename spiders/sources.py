@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 from listener.config import Brand, ConfigError, Project, Settings
 from listener.model import Mention
 from listener.pipeline import BatchReport, PipelineContext, process_stream
+from spiders.about import About
 from spiders.checkpoint import CheckpointStore, backoff_delays
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,6 @@ T = TypeVar("T")
 Sink = Callable[[list[Mention]], Any]
 #: brand matcher: the names of the brands a mention matches (listener.pipeline.BrandMatcher.match)
 Matcher = Callable[[Mention], list[str]]
-
-
-@dataclass(frozen=True)
-class About:
-    """The short record each source module opens with (STYLE.md 1)."""
-
-    site: str
-    docs: str
-    official_api: bool
-    key_needed: str  # the environment variables it needs, or "" when none
-    format: str
 
 
 class SourceError(Exception):

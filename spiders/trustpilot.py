@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from spiders.items import About, SourceSpider
+from spiders.about import About
+from spiders.items import SourceSpider
 from spiders.parse import MalformedPage
 from spiders.parse.trustpilot import parse_trustpilot_page
 
@@ -24,7 +25,7 @@ def rebase(url: str, base: str) -> str:
 
 class TrustpilotSpider(SourceSpider):
     name = "trustpilot"
-    about = About(site="https://www.trustpilot.com", source="trustpilot", official_api=False, key_needed=False,
+    about = About(site="https://www.trustpilot.com", source="trustpilot", official_api=False, key_needed="",
                   format="HTML (Next.js JSON, JSON-LD)", brand_specific=True)
 
     async def start(self):

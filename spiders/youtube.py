@@ -35,15 +35,17 @@ import requests
 import listener
 from listener.config import Brand, ConfigError, Settings
 from listener.model import Mention, stable_hash
+from spiders.about import About
 from spiders.checkpoint import CheckpointStore
 from spiders.sources import (
-    About, Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, merge_by_id,
+    Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, merge_by_id,
     retry_after_seconds,
 )
 
 log = logging.getLogger(__name__)
 
 about = About(
+    source="youtube",
     site="https://www.youtube.com",
     docs="https://developers.google.com/youtube/v3/docs",
     official_api=True,
