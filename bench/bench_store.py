@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -188,10 +189,15 @@ def run_queries(store: SqliteStore, gen: Generator, repeat: int, warm: bool = Fa
     rare = en[5000:5100] + fa[5000:5050] + ar[5000:5050]
     phrases = [f'"{p}"' for lang in PHRASES for p in PHRASES[lang]]
     last_month = START + timedelta(days=335)
+    limit, store.count_limit = store.count_limit, None
     total = store.count(Filters(include_duplicates=True))
+    store.count_limit = limit
     print(f"\nqueries on {total:,} mentions ({repeat} runs each; search = one page of 20 + total + snippets)")
     cases = [
         ("latest 20, no query", lambda i: store.search(Filters())),
+        ("latest 20, one brand", lambda i: store.search(Filters(brands=(BRANDS[i % 4],)))),
+        ("latest 20, brand + negative", lambda i: store.search(Filters(brands=(BRANDS[i % 4],),
+                                                                       sentiments=("negative",)))),
         ("term, common (date)", lambda i: store.search(Filters(query=common[i % len(common)]))),
         ("term, medium (date)", lambda i: store.search(Filters(query=medium[i % len(medium)]))),
         ("term, rare (date)", lambda i: store.search(Filters(query=rare[i % len(rare)]))),
@@ -305,6 +311,7 @@ def compare_layouts(n: int, repeat: int) -> None:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         print(f"  {layout}: {disk_bytes(os.path.join(tmp, f'{layout}.db')) / n:,.0f} bytes/document")
         db.close()
+    shutil.rmtree(tmp)
 
 
 def main(argv=None) -> None:
@@ -336,16 +343,16 @@ def main(argv=None) -> None:
         store.optimize()
         print(f"FTS optimize: {time.perf_counter() - t0:.1f} s")
     store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.count_limit = None
     count = store.count(Filters(include_duplicates=True))
+    store.count_limit = args.count_limit
     print(f"disk: {disk_bytes(path) / 1e6:,.1f} MB, {disk_bytes(path) / max(count, 1):,.0f} bytes per mention")
     run_queries(store, gen, args.queries, warm=args.warm)
     store.close()
     if args.compare_layouts:
         compare_layouts(min(args.n, 1_000_000), args.queries)
     if tmp:
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
+        shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":

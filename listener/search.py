@@ -13,6 +13,7 @@ def run_search(settings: Settings, filters: Filters, sort: str = "date", limit: 
         page = store.search(filters, sort=sort, limit=limit, cursor=cursor)
     return {
         "total": page.total,
+        "total_exact": page.total_exact,
         "next_cursor": page.next_cursor,
         "hits": [{"mention": hit.mention, "snippet": hit.snippet, "score": hit.score} for hit in page.hits],
     }

@@ -330,12 +330,13 @@ def test_plans_agree(sqlite_store, monkeypatch, budget, window, count_limit):
 
     monkeypatch.setattr(sqlite_module, "DRIVE_BUDGET", budget)
     sqlite_store.relevance_window = window
-    sqlite_store.count_limit = count_limit
+    sqlite_store.count_limit = count_limit  # search totals stop here; count() stays exact
     base = datetime(2024, 1, 1, tzinfo=UTC)
     words = ["parcel", "late", "refund", "great"]
     sqlite_store.upsert([
         mention(f"x{i}", " ".join(words[j] for j in range(4) if (i >> j) & 1) + f" n{i}",
                 source=("reddit", "forum", "rss")[i % 3], brands=["acme"] if i % 2 else ["globex"],
+                topics=["price", "app"][: i % 3],
                 at=base + timedelta(hours=i * 5 % 37), duplicate_of="x0" if i % 7 == 6 else None)
         for i in range(40)])
     cases = [Filters(query="parcel"), Filters(query="parcel late"), Filters(query="parcel -late"),
@@ -345,7 +346,11 @@ def test_plans_agree(sqlite_store, monkeypatch, budget, window, count_limit):
              Filters(query="refund", since=base + timedelta(hours=10), until=base + timedelta(hours=30)),
              Filters(query="great late", sources=("reddit",), brands=("globex",)),
              Filters(query="parcel", include_duplicates=True),
-             Filters(query="late -parcel", since=base + timedelta(hours=3), include_duplicates=True)]
+             Filters(query="late -parcel", since=base + timedelta(hours=3), include_duplicates=True),
+             Filters(brands=("acme",)), Filters(brands=("acme",), include_duplicates=True),
+             Filters(brands=("acme",), until=base + timedelta(hours=20)), Filters(brands=("acme",), sources=("rss",)),
+             Filters(topics=("app",), brands=("acme", "globex")), Filters(topics=("price",), sentiments=("unscored",)),
+             Filters(query="parcel OR source:rss", brands=("globex",)), Filters(query="-late", topics=("price",))]
     for filters in cases:
         expected = {m.native_id for m in sqlite_store.iter_mentions(filters)}
         total = len(expected) if count_limit is None else min(len(expected), count_limit)
@@ -356,12 +361,15 @@ def test_plans_agree(sqlite_store, monkeypatch, budget, window, count_limit):
             if sort == "date":
                 times = [h.mention.published_at for h in hits]
                 assert times == sorted(times, reverse=True)
-            assert sqlite_store.search(filters, sort=sort).total == total
-        assert sqlite_store.count(filters) == total
+            page = sqlite_store.search(filters, sort=sort)
+            assert page.total == total
+            assert page.total_exact == (count_limit is None or len(expected) < count_limit)
+        assert sqlite_store.count(filters) == len(expected)  # statistics always count exactly
         mentions = list(sqlite_store.iter_mentions(filters))
         assert sum(c["all"] for _, c in sqlite_store.timeseries(filters, "1h")) == len(mentions)
         assert dict(sqlite_store.terms(filters, "source")) == dict(Counter(m.source for m in mentions))
         assert dict(sqlite_store.terms(filters, "brand")) == dict(Counter(b for m in mentions for b in m.brands))
+        assert dict(sqlite_store.terms(filters, "topic")) == dict(Counter(t for m in mentions for t in m.topics))
 
 
 def test_rowid_bit_mirrors_duplicate_of(sqlite_store):

@@ -31,7 +31,8 @@ def render_ingest_report(console: Console, report: dict) -> None:
 
 
 def render_page(console: Console, page: dict) -> None:
-    console.print(f"[bold]{page['total']}[/bold] mention(s)")
+    plus = "" if page.get("total_exact", True) else "+"
+    console.print(f"[bold]{page['total']:,}{plus}[/bold] mention(s)")
     for hit in page["hits"]:
         m = hit["mention"]
         label = m.sentiment.label if m.sentiment else "unscored"

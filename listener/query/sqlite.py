@@ -114,7 +114,7 @@ def _near(node: Near) -> str:
 
 
 @lru_cache(maxsize=1024)
-def _fts(node: Node) -> str | None:
+def fts_expression(node: Node) -> str | None:
     """The node as one FTS5 expression (always atomic: a phrase, NEAR group or parenthesised), or None
     when FTS5 cannot say it: a field filter, or a NOT with nothing positive to subtract from (FTS5's NOT
     is binary, `a NOT b`)."""
@@ -128,15 +128,15 @@ def _fts(node: Node) -> str | None:
             return None
         return _and_expr(positive, negative)
     if isinstance(node, Or):
-        parts = [_fts(child) for child in node.children]
+        parts = [fts_expression(child) for child in node.children]
         return None if None in parts else "(" + " OR ".join(parts) + ")"
     return None  # Filter, Not
 
 
 def _split_and(children) -> tuple[list[str], list[str]]:
     """FTS5 expressions of an AND's text children, and of the text under its NOT children."""
-    positive = [e for e in map(_fts, children) if e is not None]
-    negative = [e for e in (_fts(c.child) for c in children if isinstance(c, Not)) if e is not None]
+    positive = [e for e in map(fts_expression, children) if e is not None]
+    negative = [e for e in (fts_expression(c.child) for c in children if isinstance(c, Not)) if e is not None]
     return positive, negative
 
 
@@ -166,13 +166,13 @@ class _Compiler:
 
     def sql(self, node: Node) -> str:
         # Placeholders are numbered by position, so params are appended in the order the text is built.
-        expr = _fts(node)
+        expr = fts_expression(node)
         if expr is not None:
             return self.match(expr)
         if isinstance(node, Filter):
             return self.filter(node)
         if isinstance(node, Not):
-            inner = _fts(node.child)
+            inner = fts_expression(node.child)
             return self.match(inner, negate=True) if inner is not None else f"NOT ({self.sql(node.child)})"
         if isinstance(node, And):
             positive, negative = _split_and(node.children)
@@ -182,14 +182,14 @@ class _Compiler:
             elif negative:
                 parts.append(self.match(_or_expr(negative), negate=True))
             for child in node.children:
-                text_child = _fts(child) is not None or (isinstance(child, Not) and _fts(child.child) is not None)
+                text_child = fts_expression(child) is not None or (isinstance(child, Not) and fts_expression(child.child) is not None)
                 if not text_child:
                     parts.append(self.sql(child))
             return " AND ".join(f"({part})" for part in parts)
         if isinstance(node, Or):
-            text = [e for e in map(_fts, node.children) if e is not None]
+            text = [e for e in map(fts_expression, node.children) if e is not None]
             parts = [self.match(_or_expr(text))] if text else []
-            parts += [self.sql(child) for child in node.children if _fts(child) is None]
+            parts += [self.sql(child) for child in node.children if fts_expression(child) is None]
             return " OR ".join(f"({part})" for part in parts)
         raise TypeError(f"not a query node: {node!r}")
 

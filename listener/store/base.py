@@ -53,8 +53,9 @@ class Hit:
 @dataclass
 class Page:
     hits: list[Hit]
-    total: int  # all matches of the filters, not just this page
+    total: int  # all matches of the filters, not just this page (at least this many when not total_exact)
     next_cursor: str | None  # opaque; pass back to get the next page; None on the last page
+    total_exact: bool = True  # False: counting stopped at a cap (as Elasticsearch's track_total_hits does)
 
 
 @dataclass

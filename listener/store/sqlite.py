@@ -11,9 +11,9 @@ Layout
   sorted by time within each value: "the latest 20 where x" walks one b-tree backwards whatever x is,
   however out of order the mentions arrived. A plain text search (with a date range, duplicates left out)
   is answered by the FTS index alone, without reading a table row: all it needs is in the rowid.
-  (The alternative, arrival-order rowids plus an index on published_at, is 3 to 300 times slower for
-  "latest 20" with a filter or a common word, and about 20 % smaller on disk; `bench/bench_store.py
-  --compare-layouts` measures both.)
+  (The alternative, arrival-order rowids plus an index on published_at, measured on 1M documents: 3 to
+  9 times slower for "the latest 20 with this word", thousands of times slower with a source filter, and
+  about 20 % smaller, since FTS5 stores rowid deltas; `bench/bench_store.py --compare-layouts`.)
 - `mention_docs`: the full Mention as JSON, so `get` round-trips exactly. Apart from `mentions` so counts,
   filters and aggregations scan narrow rows, and a page reads only the documents it shows.
 - `mentions_fts` (FTS5, unicode61 without diacritic folding): title and body after
@@ -25,13 +25,14 @@ Layout
 
 Searching
 ---------
-Filters and the query become one WHERE clause over `mentions m` (`_Selection`). When the query is "text
-AND other things", the text part also becomes one FTS5 expression that drives the search: its matches
-are walked newest first (FTS5 iterates by rowid, i.e. by time) and the rest is checked row by row, instead
-of first collecting every match of a common word. Date sort: rowid descending (keyset cursor: the last
-rowid). Relevance ranks by bm25 the newest `relevance_window` matches of the
-query's words and lists the other matches after them by date (see `_ranked_page`). `total` is exact and
-remembered until the next write by any connection, so paging on does not count again.
+Filters and the query become one WHERE clause over `mentions m` (`_Selection`). When there is a
+"driver" (the query's text part as one FTS5 expression, or a single brand or topic), its rows are walked
+newest first (both indexes iterate by rowid, i.e. by time) and the rest is checked row by row, instead of
+first collecting every match of a common word or a big brand. Date sort: rowid descending (keyset cursor:
+the last rowid). Relevance ranks by bm25 the newest `relevance_window` matches of the query's words and
+lists the other matches after them by date (see `_ranked_page`). `total` is exact up to `count_limit`
+and remembered until the next write by any connection, so paging on does not count again. Counting is
+what costs at scale: about a microsecond per selected row, unless the driver alone is the selection.
 
 Concurrency
 -----------
@@ -184,9 +185,10 @@ class SqliteStore(Store):
     scheme = "sqlite"
     #: relevance sort ranks the newest this-many matches of the query's words by bm25 (see _ranked_page)
     relevance_window: int | None = 10_000
-    #: stop counting `total` (and `count`) here; None counts exactly. The Page interface has no way yet to
-    #: say "at least", so the default is exact: see bench/bench_store.py --count-limit for what it costs.
-    count_limit: int | None = None
+    #: a search page's `total` stops counting here and says so (`Page.total_exact` False), as Elasticsearch's
+    #: track_total_hits does: counting a million matches exactly costs more than the page itself.
+    #: `count()` (statistics) is always exact. None counts exactly everywhere.
+    count_limit: int | None = 10_000
 
     def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 10.0):
         self.path = str(path)
@@ -358,12 +360,12 @@ class SqliteStore(Store):
 
     def count(self, filters: Filters) -> int:
         with self._lock:
-            return self._count(_select(filters))
+            return self._count(_select(filters), None)
 
-    def _count(self, sel: "_Selection") -> int:
+    def _count(self, sel: "_Selection", count_limit: int | None) -> int:
         """count(*) of the selection, remembered until the next write by any connection: paging on and
         re-drawing a dashboard do not count the same rows again. With `count_limit`, stops there."""
-        key = (sel.where, tuple(sel.params), self.count_limit)
+        key = (sel.where, tuple(sel.params), count_limit)
         version = (self._db.execute("PRAGMA data_version").fetchone()[0], self._writes)
         cached = self._totals.get(key)
         if cached is not None and cached[0] == version:
@@ -374,14 +376,11 @@ class SqliteStore(Store):
             total = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
             if sel.where == _ORIGINALS:
                 total -= db.execute("SELECT count(*) FROM mentions WHERE duplicate_of IS NOT NULL").fetchone()[0]
-            if self.count_limit:
-                total = min(total, self.count_limit)
+            if count_limit:
+                total = min(total, count_limit)
         else:
-            limit = f" LIMIT {int(self.count_limit)}" if self.count_limit else ""
-            if sel.text_only:
-                source, params = f"FROM mentions_fts WHERE mentions_fts MATCH ?{sel.fts()}", [sel.drive]
-            else:
-                source, params = sel.from_where()
+            limit = f" LIMIT {int(count_limit)}" if count_limit else ""
+            source, params = sel.from_where(columns=False)
             total = db.execute(f"SELECT count(*) FROM (SELECT 1 {source}{limit})", params).fetchone()[0]
         if len(self._totals) >= 256:
             self._totals.clear()
@@ -404,7 +403,7 @@ class SqliteStore(Store):
         kind = "r" if sort == "relevance" and rank else "d"
         after = _decode_cursor(cursor, kind)
         with self._lock:
-            total = self._count(sel)
+            total = self._count(sel, self.count_limit)
             if kind == "d":
                 rows = self._date_page(sel, None if after is None else after[0], limit + 1)
             else:
@@ -420,26 +419,25 @@ class SqliteStore(Store):
         for rowid, score in rows:
             mention = Mention.from_json(docs[rowid])
             hits.append(Hit(mention=mention, snippet=snippet(mention, terms), score=score))
-        return Page(hits=hits, total=total, next_cursor=next_cursor)
+        exact = self.count_limit is None or total < self.count_limit
+        return Page(hits=hits, total=total, next_cursor=next_cursor, total_exact=exact)
 
     def _date_page(self, sel: "_Selection", below: int | None, size: int, floor: int | None = None,
                    score: float | None = None) -> list[tuple]:
         """(rowid, score) of the newest `size` selected rows with rowid < below (and >= floor)."""
         hi = below if sel.hi is None or (below is not None and below < sel.hi) else sel.hi
         lo = floor if sel.lo is None or (floor is not None and floor > sel.lo) else sel.lo
-        if sel.text_only:
-            return self._db.execute(
-                f"SELECT rowid, ? FROM mentions_fts WHERE mentions_fts MATCH ?{sel.fts('rowid', lo, hi)} "
-                f"ORDER BY rowid DESC LIMIT ?", [score, sel.drive, size]).fetchall()
-        if sel.drive is not None:
-            # Walk the text matches newest first and check the rest of the selection on each: no need to
-            # collect every match of a common word first. Bounded, because a rare filter could make the
-            # walk long; then the general plan below answers.
+        if sel.index_only:
+            return self._db.execute(f"SELECT rowid, ? FROM ({sel.driver_rows(lo, hi)}) ORDER BY rowid DESC LIMIT ?",
+                                    [score, *sel.driver_params, size]).fetchall()
+        if sel.driver is not None:
+            # Walk the driver newest first and check the rest of the selection on each row: no need to
+            # collect every match of a common word or a big brand first. Bounded, because a rare filter
+            # could make the walk long; then the general plan below answers.
             rows = self._db.execute(
-                f"SELECT m.rowid, ? FROM (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?"
-                f"{sel.fts('rowid', lo, hi)} ORDER BY rowid DESC LIMIT {DRIVE_BUDGET}) f "
-                f"CROSS JOIN mentions m ON m.rowid = f.rowid WHERE {sel.base} ORDER BY m.rowid DESC LIMIT ?",
-                [score, sel.drive, *sel.base_params, size]).fetchall()
+                f"SELECT m.rowid, ? FROM ({sel.driver_rows(lo, hi)} ORDER BY rowid DESC LIMIT {DRIVE_BUDGET}) d "
+                f"CROSS JOIN mentions m ON m.rowid = d.rowid WHERE {sel.base} ORDER BY m.rowid DESC LIMIT ?",
+                [score, *sel.driver_params, *sel.base_params, size]).fetchall()
             if len(rows) == size:
                 return rows
         return self._db.execute(
@@ -457,7 +455,7 @@ class SqliteStore(Store):
         match = sel.drive or rank
         floor = None
         if self.relevance_window:
-            row = db.execute(f"SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?{sel.fts()} "
+            row = db.execute(f"SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?{sel.rowid_conditions()} "
                              f"ORDER BY rowid DESC LIMIT 1 OFFSET ?", (match, self.relevance_window - 1)).fetchone()
             floor = row[0] if row else None
         lo = floor if sel.lo is None or (floor is not None and floor > sel.lo) else sel.lo
@@ -468,8 +466,8 @@ class SqliteStore(Store):
                 keyset = " AND (r.score < ? OR (r.score = ? AND r.rowid < ?))"
                 keyset_params = [after[0], after[0], after[1]]
             ranked = (f"SELECT rowid, -bm25(mentions_fts, {BM25_WEIGHTS[0]}, {BM25_WEIGHTS[1]}) AS score "
-                      f"FROM mentions_fts WHERE mentions_fts MATCH ?{sel.fts('rowid', lo)}")
-            if sel.text_only:  # nothing to check in the mentions table
+                      f"FROM mentions_fts WHERE mentions_fts MATCH ?{sel.rowid_conditions('rowid', lo)}")
+            if sel.index_only and sel.drive:  # nothing to check in the mentions table
                 join, where, params = "", "1", []
             else:
                 join = "JOIN mentions m ON m.rowid = r.rowid"
@@ -522,7 +520,12 @@ class SqliteStore(Store):
         """Most common values, ties by value. `author` counts by author_id (the value Filters.authors takes);
         `sentiment` includes "unscored"; mentions without a value (no lang, no domain) are not counted."""
         value, join = _term_sql(field)
-        source, params = _select(filters).from_where(join, columns=not join)
+        sel = _select(filters)
+        if join and sel.where in (_ORIGINALS, "1"):
+            # brands or topics of everything: that table's own index, grouped in order, no mentions rows
+            source, params = f"FROM {join.split()[1]} t WHERE 1{sel.rowid_conditions('t.rowid')}", []
+        else:
+            source, params = sel.from_where(join, columns=not join)
         with self._lock:
             return [(r[0], r[1]) for r in self._db.execute(
                 f"SELECT {value} AS v, count(*) AS n {source} AND v IS NOT NULL "
@@ -542,10 +545,12 @@ class SqliteStore(Store):
         value, join = _term_sql(split) if split else ("'all'", "")
         source, params = _select(filters).from_where(join, columns=bool(split) and not join)
         with self._lock:
-            lo_hi = self._db.execute("SELECT min(rowid), max(rowid) FROM mentions").fetchone()
-            if lo_hi[0] is None:
+            # two statements: SQLite answers a lone min() or max() from the b-tree's edge, both together by a scan
+            oldest = self._db.execute("SELECT min(rowid) FROM mentions").fetchone()[0]
+            newest = self._db.execute("SELECT max(rowid) FROM mentions").fetchone()[0]
+            if oldest is None:
                 return []
-            segments = _offset_segments(tz, (lo_hi[0] >> SLOT_BITS) // 86400, (lo_hi[1] >> SLOT_BITS) // 86400)
+            segments = _offset_segments(tz, (oldest >> SLOT_BITS) // 86400, (newest >> SLOT_BITS) // 86400)
             offset_sql = _offset_case(segments)
             shift = 86400 * 1_000_000  # keeps the division's operand positive, so / floors; a multiple of step
             rows = self._db.execute(
@@ -643,7 +648,7 @@ class _Query:
         self.rank: str | None = compiler.rank_match(node)
         self.highlight: list[tuple[tuple[str, ...], bool]] = compiler.highlight_terms(node)
         # TODO(query): use a public name for "this node as one FTS5 expression, or None" when there is one.
-        fts = getattr(compiler, "fts_expression", None) or compiler._fts
+        fts = compiler.fts_expression
         self.drive: str | None = fts(node)
         self.rest: str | None = None
         self.rest_params: list = []
@@ -670,90 +675,101 @@ _ORIGINALS = "m.duplicate_of IS NULL"  # the default filter; partial indexes are
 
 class _Selection:
     """What Filters select, as SQL over `mentions m`:
-    - `where`/`params`: everything (filters and the whole query);
-    - `drive`: an FTS5 expression every selected row matches, or None; then `base`/`base_params` is the
-      rest (filters and the query's non-text part), so selected = drive matches AND base;
-    - `lo`/`hi`: the rowid range of since/until (None: open)."""
+
+    - `where`/`params`: everything (filters and the whole query), for the general plan;
+    - `lo`/`hi`: the rowid range of since/until (None: open);
+    - `driver`/`driver_params`: a query yielding, by rowid, rows of ONE index among which every selected
+      row is (the FTS matches of the query's text part, or the rows of the one brand or topic asked for),
+      or None; then `base`/`base_params` is the rest of the selection, checked on each driver row. Walking
+      a driver newest first finds "the latest 20" without collecting every match first;
+    - `drive`: the FTS5 expression when the driver is the text index (relevance ranks by it);
+    - `index_only`: the driver (in the date range, duplicates in or out) IS the selection, so counts and
+      pages read that index alone: the rowid says the time and whether a row is a duplicate."""
 
     def __init__(self, filters: Filters):
-        self.query = None
-        clauses: list[str] = []
-        params: list = []
-        if filters.query and filters.query.strip():
-            self.query = _compile(filters.query)
+        query = self.query = _compile(filters.query) if filters.query and filters.query.strip() else None
+        clauses: list[tuple[str, list]] = []  # (sql, params) over m, in order
         if not filters.include_duplicates:
-            clauses.append(_ORIGINALS)
-        # the same condition on a rowid of the FTS index (the rowid's lowest bit mirrors duplicate_of)
-        self.fts_originals = "" if filters.include_duplicates else " AND (rowid & 1) = 0"
-        narrowing = (filters.sources, filters.langs, filters.authors, filters.sentiments, filters.brands,
-                     filters.topics, filters.rating_min is not None, filters.rating_max is not None)
+            clauses.append((_ORIGINALS, []))
+        # the same condition on the rowid of any index (the rowid's lowest bit mirrors duplicate_of)
+        self._originals = "" if filters.include_duplicates else " AND ({column} & 1) = 0"
         for column, values in (("m.source", filters.sources), ("m.lang", filters.langs),
                                ("m.author_id", filters.authors)):
             if values:
-                clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-                params.extend(values)
+                clauses.append((f"{column} IN ({', '.join('?' for _ in values)})", list(values)))
         if filters.sentiments:
             labels = [s for s in filters.sentiments if s != "unscored"]
-            parts = []
-            if labels:
-                parts.append(f"m.sentiment IN ({', '.join('?' for _ in labels)})")
-                params.extend(labels)
+            parts = [f"m.sentiment IN ({', '.join('?' for _ in labels)})"] if labels else []
             if "unscored" in filters.sentiments:
                 parts.append("m.sentiment IS NULL")
-            clauses.append(f"({' OR '.join(parts)})")
+            clauses.append((f"({' OR '.join(parts)})", labels))
         # The rowid encodes the published second, so a date range is a rowid range: no index needed, and
         # it bounds the brand/topic lookups and the full-text walk too.
         self.lo = None if filters.since is None else _epoch(filters.since) << SLOT_BITS
         self.hi = None if filters.until is None else math.ceil(
             filters.until.replace(tzinfo=filters.until.tzinfo or timezone.utc).timestamp()) << SLOT_BITS
+        multi = {}  # table -> (clause index, the one value) for a brand or topic filter with one value
         for table, column, values in (("mention_brands", "brand", filters.brands),
                                       ("mention_topics", "topic", filters.topics)):
             if values:
-                clauses.append(f"m.rowid IN (SELECT rowid FROM {table} WHERE {column} IN "
-                               f"({', '.join('?' for _ in values)}){_bounds('rowid', self.lo, self.hi)})")
-                params.extend(values)
-        range_sql = _bounds("m.rowid", self.lo, self.hi)
-        if range_sql:
-            clauses.append(range_sql[len(" AND "):])
+                if len(values) == 1:
+                    multi[table] = (len(clauses), column, values[0])
+                clauses.append((f"m.rowid IN (SELECT rowid FROM {table} WHERE {column} IN "
+                                f"({', '.join('?' for _ in values)}){_bounds('rowid', self.lo, self.hi)})",
+                                list(values)))
+        if self.lo is not None or self.hi is not None:
+            clauses.append((_bounds("m.rowid", self.lo, self.hi)[len(" AND "):], []))
         if filters.rating_min is not None:
-            clauses.append("m.rating >= ?")
-            params.append(filters.rating_min)
+            clauses.append(("m.rating >= ?", [filters.rating_min]))
         if filters.rating_max is not None:
-            clauses.append("m.rating <= ?")
-            params.append(filters.rating_max)
+            clauses.append(("m.rating <= ?", [filters.rating_max]))
+        range_and_originals = 1 + (self.lo is not None or self.hi is not None) - filters.include_duplicates
 
-        query = self.query
-        self.where = " AND ".join(([f"({query.sql})"] if query else []) + clauses) or "1"
-        self.params = (query.params if query else []) + params
+        everything = ([(f"({query.sql})", query.params)] if query else []) + clauses
+        self.where, self.params = _join(everything)
         self.drive = query.drive if query else None
-        #: the selection is the driving expression's matches in a date range, duplicates in or out: the FTS
-        #: index alone answers it
-        self.text_only = bool(self.drive) and not query.rest and not any(narrowing)
-        base = ([f"({query.rest})"] if query and query.rest else []) + clauses
-        self.base = " AND ".join(base) or "1"
-        self.base_params = (query.rest_params if query and query.rest else []) + params
+        self.driver = None
+        self.driver_params: list = []
+        self.index_only = False
+        if self.drive is not None:
+            self.driver, self.driver_params = "SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?", [self.drive]
+            rest = [(f"({query.rest})", query.rest_params)] if query.rest else []
+            self.base, self.base_params = _join(rest + clauses)
+            self.index_only = not rest and len(clauses) == range_and_originals
+        elif multi:
+            table = "mention_brands" if "mention_brands" in multi else "mention_topics"
+            index, column, value = multi[table]
+            self.driver, self.driver_params = f"SELECT rowid FROM {table} WHERE {column} = ?", [value]
+            others = clauses[:index] + clauses[index + 1:]
+            self.base, self.base_params = _join(([(f"({query.sql})", query.params)] if query else []) + others)
+            self.index_only = not query and len(others) == range_and_originals
+
+    def rowid_conditions(self, column: str = "rowid", lo: int | None = None, hi: int | None = None) -> str:
+        """Conditions on a rowid (of any index) that every selected row meets: the date range, narrowed to
+        lo..hi, and leaving duplicates out."""
+        lo = self.lo if lo is None or (self.lo is not None and self.lo > lo) else lo
+        hi = self.hi if hi is None or (self.hi is not None and self.hi < hi) else hi
+        return _bounds(column, lo, hi) + self._originals.format(column=column)
+
+    def driver_rows(self, lo: int | None = None, hi: int | None = None) -> str:
+        """The driver's rowids within the selection's date range (narrowed to lo..hi), duplicates out."""
+        return self.driver + self.rowid_conditions("rowid", lo, hi)
 
     def from_where(self, join: str = "", columns: bool = True) -> tuple[str, list]:
         """"FROM ... WHERE ..." over every selected row as `m` (plus `join`) and its parameters. With a
-        driving expression the text matches are the outer loop (CROSS JOIN fixes the order), so the rest is
-        checked row by row instead of collecting every match of the text into a temporary list first.
-        columns=False: the caller reads only m.rowid (and `join`), so a text-only selection is the FTS
-        index alone, aliased `m`."""
-        if self.text_only and not columns:
-            return (f"FROM mentions_fts m {join} WHERE m.mentions_fts MATCH ?{self.fts('m.rowid')}",
-                    [self.drive])
-        if self.drive is not None:
-            return (f"FROM mentions_fts f CROSS JOIN mentions m ON m.rowid = f.rowid {join} WHERE f.mentions_fts "
-                    f"MATCH ?{self.fts('f.rowid')} AND {self.base}", [self.drive, *self.base_params])
+        driver, its rows are the outer loop (CROSS JOIN fixes the order) and the rest is checked on each,
+        instead of collecting every match into a temporary list first. columns=False: the caller reads
+        only m.rowid (and `join`), so an index-only selection does not touch the mentions table."""
+        if self.index_only and not columns:
+            return f"FROM ({self.driver_rows()}) m {join} WHERE 1", list(self.driver_params)
+        if self.driver is not None:
+            return (f"FROM ({self.driver_rows()}) d CROSS JOIN mentions m ON m.rowid = d.rowid {join} "
+                    f"WHERE {self.base}", [*self.driver_params, *self.base_params])
         return f"FROM mentions m {join} WHERE {self.where}", list(self.params)
 
 
-    def fts(self, column: str = "rowid", lo: int | None = None, hi: int | None = None) -> str:
-        """Conditions on an FTS rowid every selected row meets: the date range (narrowed to lo..hi) and
-        leaving duplicates out."""
-        lo = self.lo if lo is None or (self.lo is not None and self.lo > lo) else lo
-        hi = self.hi if hi is None or (self.hi is not None and self.hi < hi) else hi
-        return _bounds(column, lo, hi) + self.fts_originals.replace("rowid", column)
+def _join(parts: list[tuple[str, list]]) -> tuple[str, list]:
+    return " AND ".join(sql for sql, _ in parts) or "1", [p for _, params in parts for p in params]
 
 
 def _select(filters: Filters) -> _Selection:
