@@ -48,6 +48,7 @@ _TOKEN_RE = re.compile(r"[^\W_]+")
 _SPACE_RE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=8192)  # a mention's text is normalised by several steps of one batch: fingerprint, match, index
 def normalise(text: str) -> str:
     """Fold `text` for matching and search; see the module docstring for what is folded."""
     if not text:
