@@ -97,10 +97,11 @@ def _langid():
         # py3langid ships its model inside the wheel, so this works with no network.
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-        _LANGID = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
         # Short informal posts are often mistaken for small languages with similar letters (English
         # chat as Nigerian Pidgin, Finglish as Breton): only choose among widely used languages.
-        _LANGID.set_languages(COMMON_LANGUAGES)
+        identifier.set_languages(COMMON_LANGUAGES)
+        _LANGID = identifier  # published only when ready: the crawl's pipelines call this from several threads
     return _LANGID
 
 

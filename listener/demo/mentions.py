@@ -1,8 +1,8 @@
 """The sample posts as the Mentions the real sources should produce: the demo's ground truth.
 
 The demo gathers the sample through the real spiders and clients; this direct conversion is what a
-perfect gatherer would yield, so tests can compare the two, and `listener demo --offline-direct` can skip
-the servers.
+gatherer that sees everything would yield, so tests can compare the two and check the sample's shape
+without starting servers.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from listener.demo.sample import SamplePost
 from listener.model import Mention
 
-_SOURCE = {"reddit": "reddit", "youtube": "youtube", "trustpilot": "trustpilot", "appstore": "appstore",
-           "googleplay": "googleplay", "news": "rss", "blog": "rss", "forum": "forum"}
+_SOURCE = {"reddit": "reddit", "youtube": "youtube", "trustpilot": "trustpilot", "appstore": "app_store",
+           "googleplay": "google_play", "news": "rss", "blog": "rss", "forum": "forum"}
 _REVIEW_SITES = {"trustpilot", "appstore", "googleplay"}
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from listener.config import Project
 
 NIMBUS_QUERY = ('(nimbus OR nimbuspay OR "nimbus wallet" OR نیمبوس OR نيمبس) '
-                '-"nimbus 2000" -(ابر) -(سحاب) -(cloud*) -(broom*) -(weather) -(harry)')
+                '-"nimbus 2000" -(ابر) -(سحاب) -(cloud*) -(broom*) -(weather) -(harry) -(asics) -(shoe*) -(gel)')
 KESTREL_QUERY = '"kestrel pay" OR kestrelpay OR "کسترل پی" OR "كيسترل باي" OR kestrel'
-ORBIT_QUERY = ('(orbit OR اوربیت OR أوربت) -(satellite* OR nasa OR space OR مدار OR ماهواره OR قمر OR فضا*)')
+ORBIT_QUERY = ('(orbit OR اوربیت OR أوربت) '
+               '-(satellite* OR nasa OR space OR iss OR earth OR مدار OR ماهواره OR قمر OR فضا*)')
 
 
 def demo_project(sources: dict[str, dict] | None = None) -> Project:

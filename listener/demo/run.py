@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.table import Table
 
 from listener.config import Settings
+from listener.demo.gather import gather_through_sources
 from listener.demo.project import demo_project
+from listener.demo.render import render
 from listener.demo.sample import INCIDENT_DAYS_AGO, build_sample, count_mentions
 from listener.runtime import open_settings_store, pipeline_context
 from listener.store.base import Filters
@@ -25,15 +27,15 @@ TRY_NEXT = [
 ]
 
 
-def run_demo(settings: Settings, score: bool = True, console: Console | None = None,
-             gather: str = "sources") -> dict:
-    """Build the sample, gather it (through local servers and the real gatherers, or directly), store
-    and score it, and return (and print) a summary. Sample ids are fixed, so running the demo again
+def run_demo(settings: Settings, score: bool = True, console: Console | None = None) -> dict:
+    """Build the sample, serve it on 127.0.0.1 in each source's shape, gather it with the real spiders and
+    clients, store and score it, and return (and print) a summary. Sample ids are fixed, so running the demo again
     updates the same mentions (moved to the new time window) instead of adding copies."""
     started = time.perf_counter()
     now = datetime.now(timezone.utc)
     posts = build_sample(end=now)
-    project = demo_project()
+    rendered = render(posts)
+    project = demo_project(rendered.sources)  # the sources of the local servers the sample is served from
     say = console.print if console else (lambda *a, **k: None)
     say(f"[bold]listener demo[/bold]: {count_mentions(posts)} sample mentions over 21 days in English, "
         f"Persian and Arabic (data folder: {settings.data_dir})")
@@ -41,16 +43,8 @@ def run_demo(settings: Settings, score: bool = True, console: Console | None = N
         if score:
             say("loading the multilingual model (the first run converts it, about 10 s)…")
         ctx = pipeline_context(settings, project, store, score=score)
-        if gather == "direct":
-            from listener.demo.mentions import to_mentions
-            from listener.pipeline import process_stream
-
-            report = process_stream(iter(to_mentions(posts)), ctx, batch_size=256)
-            by_source = {}
-        else:
-            from listener.demo.gather import gather_through_sources
-
-            report, by_source = gather_through_sources(settings, project, posts, ctx, say)
+        report, by_source = gather_through_sources(settings, project, posts, ctx, say, fresh=True,
+                                                   rendered=rendered)
         summary = summarise(store, now, project.project.timezone)
     summary.update({
         "seconds": round(time.perf_counter() - started, 1),

@@ -9,7 +9,7 @@ of these objects:
   {"type": "article", "site": "news|blog|forum", "brand": "...", "title": "...", "text": "...", "incident": false}
   {"type": "video", "brand": "...", "title": "...", "comments": [{"text": "..."}], "incident": false}
 This module gives each item a time, an author and ids, deterministically from a seed, and returns
-source-agnostic `SampleItem`s; `listener.demo.sites` renders them into the shapes the real sources
+source-agnostic `SamplePost`s; `listener.demo.render` renders them into the shapes the real sources
 serve (Reddit API JSON, review pages, feeds, YouTube API JSON), which the real gatherers then fetch.
 
 The planted incident: on day INCIDENT_DAY_AGO before the end, Nimbus verification codes stop arriving
