@@ -175,6 +175,15 @@ class ProjectSettings(_Strict):
     name: str = "listener project"
     timezone: str = "UTC"
     model: str | None = None  # overrides the default encoder (a Hugging Face name or local path)
+    languages: list[str] = Field(default_factory=list)  # expected languages; detection chooses among them
+
+    @field_validator("languages")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not re.fullmatch(r"[a-z]{2,3}", code):
+                raise ValueError(f"{code!r} is not an ISO 639 language code like 'en', 'fa' or 'ar'")
+        return value
 
     @field_validator("timezone")
     @classmethod

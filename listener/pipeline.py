@@ -55,8 +55,9 @@ def host_of(url: str | None) -> str | None:
     return host.removeprefix("www.") or None
 
 
-def normalise_batch(batch: Iterable[Mention]) -> list[Mention]:
-    """Tidy white space, fill domain and language, compute the near-duplicate fingerprint."""
+def normalise_batch(batch: Iterable[Mention], languages: tuple[str, ...] = ()) -> list[Mention]:
+    """Tidy white space, fill domain and language (among `languages` when given), compute the
+    near-duplicate fingerprint."""
     out = list(batch)
     for mention in out:
         mention.text = mention.text.strip()
@@ -65,7 +66,7 @@ def normalise_batch(batch: Iterable[Mention]) -> list[Mention]:
         if mention.domain is None:
             mention.domain = host_of(mention.url)
         if mention.lang is None:
-            mention.lang = detect_language(mention.full_text)
+            mention.lang = detect_language(mention.full_text, languages)
     missing = [m for m in out if m.fingerprint is None]
     for mention, fp in zip(missing, fingerprints([normalise(m.text) for m in missing])):
         mention.fingerprint = fp
@@ -167,12 +168,13 @@ class PipelineContext:
     matcher: BrandMatcher | None = None
     scorer: Scorer | None = None
     keep_unmatched: bool = False
+    languages: tuple[str, ...] = ()  # the languages the project expects; detection chooses among them
 
 
 def process_batch(batch: Iterable[Mention], ctx: PipelineContext) -> BatchReport:
     batch = list(batch)
     report = BatchReport(received=len(batch))
-    mentions = normalise_batch(batch)
+    mentions = normalise_batch(batch, ctx.languages)
     mentions, report.repeated_in_batch, report.near_duplicates = dedupe_batch(mentions, ctx.store)
     mentions, report.unmatched = match_brands(mentions, ctx.matcher, ctx.keep_unmatched)
     if ctx.scorer is not None and mentions:

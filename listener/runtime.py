@@ -50,4 +50,5 @@ def pipeline_context(settings: Settings, project: Project | None, store: Store, 
         matcher=brand_matcher(project),
         scorer=load_project_scorer(settings, project) if score else None,
         keep_unmatched=(project is None) if keep_unmatched is None else keep_unmatched,
+        languages=tuple(project.project.languages) if project else (),
     )

@@ -105,11 +105,12 @@ def _langid():
     return _LANGID
 
 
-def detect_language(text: str) -> str | None:
+def detect_language(text: str, expected: tuple[str, ...] = ()) -> str | None:
     """The ISO 639-1 code of the text's language, or None when there is too little text to tell.
 
     Arabic script is decided by letters (a general detector often confuses short Persian and Arabic);
-    everything else goes to py3langid.
+    everything else goes to py3langid. `expected` (a project's languages) narrows the choice to those
+    languages: a short informal English post is then English, not Indonesian or Tagalog.
     """
     letters = _LATIN_OR_ARABIC_LETTER.findall(text)
     arabic_script = _ARABIC_SCRIPT.findall(text)
@@ -121,6 +122,10 @@ def detect_language(text: str) -> str | None:
     stripped = squash_spaces(text)
     if len(stripped) < 3:
         return None
+    if expected:
+        ranked = _langid().rank(stripped)
+        best = next(((lang, prob) for lang, prob in ranked if lang in expected), None)
+        return best[0] if best else ranked[0][0]
     lang, prob = _langid().classify(stripped)
     if prob < 0.3 and len(stripped) < 20:
         return None

@@ -40,3 +40,11 @@ def test_detect_language(text, lang):
 
 def test_detect_language_gives_up_on_too_little_text():
     assert detect_language("ok") is None
+
+
+def test_expected_languages_narrow_detection():
+    finglish = "kheili bade ramzamo avaz kardam"  # Persian in Latin letters
+    assert detect_language(finglish) not in ("en", "fa", "ar")
+    assert detect_language(finglish, expected=("en", "fa", "ar")) == "en"  # scored, not left out
+    assert detect_language("ok thx") is None and detect_language("ok thx", expected=("en",)) == "en"
+    assert detect_language("این برنامه خیلی کنده", expected=("en",)) == "fa"  # script decides Persian

@@ -15,7 +15,7 @@ def demo_project(sources: dict[str, dict] | None = None) -> Project:
     """The demo project; `sources` maps brand name -> BrandSources fields (local URLs) when gathering."""
     sources = sources or {}
     return Project.model_validate({
-        "project": {"name": "listener demo", "timezone": "Asia/Dubai"},
+        "project": {"name": "listener demo", "timezone": "Asia/Dubai", "languages": ["en", "fa", "ar"]},
         "brand": [
             {"name": "Nimbus", "query": NIMBUS_QUERY, "own_domains": ["nimbus.example", "help.nimbus.example"],
              "help_center": "https://help.nimbus.example", "sources": sources.get("Nimbus", {})},
