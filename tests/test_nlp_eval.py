@@ -99,7 +99,8 @@ def test_rescore_updates_stored_mentions(sqlite_store):
 
 
 @pytest.mark.model
-def test_cli_eval_json(tmp_path):
+def test_cli_eval_json(tmp_path, monkeypatch):
+    monkeypatch.setenv("LISTENER_PRECISION", "fp32")  # share the encoder the other model tests loaded
     from typer.testing import CliRunner
 
     from listener.cli import app
@@ -116,7 +117,8 @@ def test_cli_eval_json(tmp_path):
 
 
 @pytest.mark.model
-def test_cli_eval_table(tmp_path):
+def test_cli_eval_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("LISTENER_PRECISION", "fp32")
     from typer.testing import CliRunner
 
     from listener.cli import app
@@ -126,3 +128,27 @@ def test_cli_eval_table(tmp_path):
     result = CliRunner().invoke(app, ["model", "eval", str(path)])
     assert result.exit_code == 0, result.output
     assert "macro-F1" in result.output and "confusion matrix: en" in result.output
+
+
+@pytest.mark.model
+def test_cli_rescore(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from listener.cli import app
+    from listener.store import open_store
+
+    monkeypatch.setenv("LISTENER_DATA", str(tmp_path))
+    monkeypatch.setenv("LISTENER_PRECISION", "fp32")
+    monkeypatch.delenv("LISTENER_STORE", raising=False)
+    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
+    with open_store(f"sqlite:///{tmp_path / 'listener.db'}") as store:
+        store.upsert([Mention(source="t", native_id="1", text="the app keeps crashing, worst update ever",
+                              lang="en", published_at=T0),
+                      Mention(source="t", native_id="2", text="Die App ist furchtbar", lang="de", published_at=T0)])
+    result = CliRunner().invoke(app, ["rescore", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["seen"] == 2 and report["scored"] == 1 and report["unscored"] == 1
+    with open_store(f"sqlite:///{tmp_path / 'listener.db'}") as store:
+        stored = store.get(Mention(source="t", native_id="1", text="x", published_at=T0).id)
+        assert stored.sentiment.label == "negative" and "app_performance" in stored.topics
