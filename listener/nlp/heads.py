@@ -74,9 +74,14 @@ class ZeroShotCalibration:
 
     threshold: float = 0.02
     scale: float = 40.0  # score -> probability: sigmoid(scale * (score - threshold)) for display
+    # A new topic is rarer than the taxonomy's (which each cover ~10-20 % of posts), so the F1-best
+    # threshold above lets it fire on ordinary chatter. Each zero-shot topic therefore also gets a
+    # threshold of its own: the `background_quantile` of its scores on `background`, a sample of training
+    # texts' embeddings (general brand chatter, not about the new topic).
+    background_quantile: float = 0.97
 
     def to_json(self) -> dict:
-        return {"threshold": self.threshold, "scale": self.scale}
+        return {"threshold": self.threshold, "scale": self.scale, "background_quantile": self.background_quantile}
 
 
 @dataclass
@@ -85,6 +90,7 @@ class Heads:
     topics: TopicHead
     zero_shot: ZeroShotCalibration = field(default_factory=ZeroShotCalibration)
     card: dict = field(default_factory=dict)  # encoder name, data counts, metrics
+    background: np.ndarray | None = None  # embeddings of sampled training texts (see ZeroShotCalibration)
 
     @property
     def encoder(self) -> str:
@@ -104,6 +110,8 @@ class Heads:
         np.savez(folder / "topics.npz", weight=self.topics.weight.astype(np.float32),
                  bias=self.topics.bias.astype(np.float32), thresholds=self.topics.thresholds.astype(np.float32),
                  labels=np.array(self.topics.labels))
+        if self.background is not None:
+            np.savez(folder / "background.npz", x=self.background.astype(np.float16))
         card = dict(self.card)
         card["zero_shot"] = self.zero_shot.to_json()
         (folder / "heads.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
@@ -119,7 +127,11 @@ class Heads:
             topics = TopicHead([str(x) for x in t["labels"]], t["weight"], t["bias"], t["thresholds"])
         card = json.loads((folder / "heads.json").read_text())
         zs = card.get("zero_shot") or {}
-        return cls(sentiment, topics, ZeroShotCalibration(**zs), card)
+        background = None
+        if (folder / "background.npz").exists():
+            with np.load(folder / "background.npz", allow_pickle=False) as b:
+                background = b["x"].astype(np.float32)
+        return cls(sentiment, topics, ZeroShotCalibration(**zs), card, background)
 
     @staticmethod
     def exists(folder: str | Path) -> bool:

@@ -74,6 +74,7 @@ class TransformerScorer:
         reference = [t for t in self.builtin if t.label not in {z.label for z in self.zero_shot_topics}]
         self._reference = reference + self.zero_shot_topics
         self._prototypes = self._topic_prototypes(self._reference) if self.zero_shot_topics else None
+        self._zs_thresholds = self._zero_shot_thresholds() if self.zero_shot_topics else None
 
     @property
     def topic_labels(self) -> list[str]:
@@ -91,6 +92,20 @@ class TransformerScorer:
         protos = self.encoder.embed([t.description for t in topics], batch_size=self.batch_size)
         self._check_examples(topics, protos)
         return protos
+
+    def _zero_shot_thresholds(self) -> np.ndarray:
+        """Per zero-shot topic: the calibrated threshold, raised to the background quantile of its scores
+        (so a new topic fires on at most ~3 % of ordinary brand chatter)."""
+        cal = self.heads.zero_shot
+        thresholds = np.full(len(self.zero_shot_topics), cal.threshold, dtype=np.float32)
+        background = self.heads.background
+        if background is not None and background.shape[1] == self._prototypes.shape[1]:
+            offset = len(self._reference) - len(self.zero_shot_topics)
+            scores = zero_shot_scores(background, self._prototypes)[:, offset:]
+            thresholds = np.maximum(thresholds, np.quantile(scores, cal.background_quantile, axis=0))
+        for topic, threshold in zip(self.zero_shot_topics, thresholds):
+            log.info("zero-shot topic %r: threshold %.4f", topic.label, threshold)
+        return thresholds
 
     def _check_examples(self, topics: Sequence[TopicDef], protos: np.ndarray) -> None:
         examples = [(i, text) for i, t in enumerate(topics) for text in t.examples if text and text.strip()]
@@ -125,8 +140,8 @@ class TransformerScorer:
             cal = self.heads.zero_shot
             offset = len(self._reference) - len(self.zero_shot_topics)
             scores = zero_shot_scores(x, self._prototypes)[:, offset:]
-            zs_above = scores >= cal.threshold
-            zs_probs = sigmoid(cal.scale * (scores - cal.threshold))
+            zs_above = scores >= self._zs_thresholds
+            zs_probs = sigmoid(cal.scale * (scores - self._zs_thresholds))
         out = []
         for i in range(len(texts)):
             chosen = [labels[j] for j in np.flatnonzero(above[i])]

@@ -140,6 +140,9 @@ def fit_topics(x: np.ndarray, truth: np.ndarray, labels: list[str], strata: np.n
                   "thresholds": {l: round(float(t), 3) for l, t in zip(labels, thresholds)}}
 
 
+BACKGROUND_SIZE = 800
+
+
 def calibrate_zero_shot(encoder, x: np.ndarray, truth: np.ndarray, taxonomy: Sequence[TopicDef]) -> tuple[
         ZeroShotCalibration, dict]:
     """The threshold on centred cosine that gives the best micro-F1 on the taxonomy from descriptions only."""
@@ -179,7 +182,10 @@ def train_heads(encoder, examples: Sequence[Example], taxonomy: Sequence[TopicDe
         "topics": t_info,
         "zero_shot_calibration": z_info,
     }
-    return Heads(sentiment, topics, zero_shot, card)
+    # A fixed sample of the training texts' embeddings: the background each zero-shot topic's own
+    # threshold is taken from (see ZeroShotCalibration).
+    sample = np.random.default_rng(7).choice(len(x), size=min(BACKGROUND_SIZE, len(x)), replace=False)
+    return Heads(sentiment, topics, zero_shot, card, background=x[np.sort(sample)])
 
 
 def train_split(files: Sequence[str | Path] | None = None) -> tuple[list[Example], list[Example], list]:
