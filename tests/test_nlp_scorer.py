@@ -72,6 +72,19 @@ def test_zero_shot_project_topic(scorer):
     assert "card_delivery" in scorer.topic_labels
 
 
+def test_zero_shot_topic_is_rare_on_unrelated_chatter(scorer):
+    """Its threshold comes from a background sample, so ordinary posts about the brand do not get it."""
+    from listener.nlp.data import LABELLED_DIR, read_labelled
+
+    unrelated = [e.text for e in read_labelled(sorted(LABELLED_DIR.glob("*.jsonl"))).examples
+                 if e.split == "eval" and "card" not in e.text.lower() and "کارت" not in e.text
+                 and "بطاق" not in e.text][:300]
+    mentions = [m(text) for text in unrelated]
+    scorer.score(mentions)
+    share = sum("card_delivery" in x.topics for x in mentions) / len(mentions)
+    assert share <= 0.05
+
+
 def test_unsupported_language_is_left_unscored(scorer):
     mentions = [m("Die App stürzt ständig ab und der Kundendienst antwortet nicht.", "de"),
                 m("这个应用程序总是崩溃，客服也不回复。")]
