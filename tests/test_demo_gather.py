@@ -239,3 +239,20 @@ def test_listener_demo_no_score_json(tmp_path, monkeypatch):
     assert set(gathered["by_source"]) == set(SOURCE.values())
     assert gathered["stored"] == summary["total"] > 1500 and gathered["scored"] == 0
     assert summary["busiest_hour"]["start"].startswith(summary["busiest_hour"]["planted_incident_day"])
+
+
+@pytest.mark.model
+def test_scored_demo_shows_the_incident_as_negative_login_and_app_trouble(tmp_path):
+    """The whole demo with the transformer: the planted incident (codes not arriving after an update) is
+    the busiest Nimbus hour, mostly negative, and its leading topics are account access and app problems."""
+    from listener.demo.run import run_demo
+
+    summary = run_demo(Settings.from_env({"LISTENER_DATA": str(tmp_path)}), score=True, console=None)
+    assert summary["gathered"]["scored"] >= 0.95 * summary["gathered"]["stored"]
+    languages = dict(summary["by_language"])
+    assert min(languages["en"], languages["fa"], languages["ar"]) >= 300
+    peak = summary["busiest_hour"]
+    assert peak["start"].date() == peak["planted_incident_day"]
+    assert peak["negative_share"] >= 0.5
+    top_topics = [label for label, _ in peak["topics"][:2]]
+    assert set(top_topics) == {"account_access", "app_performance"}
