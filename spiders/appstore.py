@@ -35,12 +35,5 @@ class AppStoreSpider(SourceSpider):
         except MalformedPage as err:
             self.skip(response.url, str(err))
             return
-        self.report(response.url, result)
-        fresh = self.new_only(result.mentions)
-        yield from fresh
-        if not fresh:
-            self.logger.info("%s: no new reviews on page %d; stopping here", response.url, page)
-        elif result.next_url:
-            yield self.request(result.next_url, self.parse,
-                               cb_kwargs={"brand": brand, "app_id": app_id, "country": country, "page": page + 1,
-                                          "base": base})
+        yield from self.new_reviews_then_next_page(response, result, page, brand=brand, app_id=app_id,
+                                                   country=country, base=base)

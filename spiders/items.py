@@ -131,6 +131,18 @@ class SourceSpider(scrapy.Spider):
             self.logger.warning("skipped %d item(s) on %s: %s", len(result.skipped), url, "; ".join(result.skipped[:3]))
             self.crawler.stats.inc_value("listener/skipped_items", len(result.skipped))
 
+    def new_reviews_then_next_page(self, response, result: ParseResult, page: int, **cb_kwargs: Any):
+        """The paginated review sources' step: yield the page's reviews not stored yet, then ask for the next
+        page, unless this page held nothing new (reviews come newest first, so the rest is stored already)
+        or LISTENER_MAX_PAGES is reached."""
+        self.report(response.url, result)
+        fresh = self.new_only(result.mentions)
+        yield from fresh
+        if not fresh:
+            self.logger.info("%s: no new reviews on page %d; stopping here", response.url, page)
+        elif result.next_url and page < self.settings.getint("LISTENER_MAX_PAGES", 20):
+            yield self.request(result.next_url, self.parse, cb_kwargs={**cb_kwargs, "page": page + 1})
+
     def failed(self, failure: Failure) -> None:
         """Errback of every request: say why it failed, count it, and carry on."""
         request = getattr(failure, "request", None)

@@ -38,10 +38,4 @@ class ReviewSpider(SourceSpider):
         if not result.mentions:
             self.skip(response.url, "; ".join(result.skipped[:2]) or "no reviews found (no schema.org Review markup)")
             return
-        self.report(response.url, result)
-        fresh = self.new_only(result.mentions)
-        yield from fresh
-        if not fresh:
-            self.logger.info("%s: no new reviews on page %d; stopping here", response.url, page)
-        elif result.next_url and page < self.settings.getint("LISTENER_MAX_PAGES", 20):
-            yield self.request(result.next_url, self.parse, cb_kwargs={"brand": brand, "page": page + 1})
+        yield from self.new_reviews_then_next_page(response, result, page, brand=brand)

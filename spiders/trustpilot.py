@@ -41,10 +41,4 @@ class TrustpilotSpider(SourceSpider):
         except MalformedPage as err:
             self.skip(response.url, str(err))
             return
-        self.report(response.url, result)
-        fresh = self.new_only(result.mentions)
-        yield from fresh
-        if not fresh:
-            self.logger.info("%s: no new reviews on page %d; stopping here", response.url, page)
-        elif result.next_url and page < self.settings.getint("LISTENER_MAX_PAGES", 20):
-            yield self.request(result.next_url, self.parse, cb_kwargs={"brand": brand, "page": page + 1})
+        yield from self.new_reviews_then_next_page(response, result, page, brand=brand)
