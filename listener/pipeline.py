@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from listener.dedupe import bands as fingerprint_bands
 from listener.dedupe import fingerprints, is_duplicate
 from listener.model import Mention
-from listener.text import detect_language, normalise, squash_spaces, tokens
+from listener.text import detect_language, normalise, squash_spaces
 
 log = logging.getLogger(__name__)
 

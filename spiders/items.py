@@ -15,7 +15,6 @@ This base class holds what they share:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable
 
 import scrapy

@@ -688,15 +688,6 @@ class RedditSource(PollingSource):
 def run_reddit(settings: Settings, project_path: str | None = None, brand: str | None = None,
                score: bool = True, environ: dict[str, str] | None = None, **options: Any) -> PassReport:
     """`listener reddit`: one incremental pass over the project's brands, into the store."""
-    from listener.runtime import resolve_project
-    from spiders.sources import run_pass
+    from spiders.sources import run_source
 
-    project = resolve_project(settings, project_path)
-    if project is None:
-        raise ConfigError("no project file given (pass --project FILE or set LISTENER_PROJECT)")
-
-    def factory(checkpoints: CheckpointStore, ctx) -> RedditSource:
-        matcher = ctx.matcher.match if ctx.matcher else None
-        return RedditSource.from_settings(settings, checkpoints, matcher, environ=environ, **options)
-
-    return run_pass(settings, project, factory, brand=brand, score=score)
+    return run_source(RedditSource, settings, project_path, brand, score, environ, **options)

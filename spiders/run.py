@@ -19,7 +19,7 @@ from listener.config import Project, Settings
 from listener.pipeline import BatchReport, PipelineContext
 from spiders.crawl import configured_spiders, crawl
 from spiders.sources import (
-    SourceError, checkpoint_store, open_pipeline, pipeline_sink, select_brands,
+    SourceError, checkpoint_store, open_pipeline, pipeline_sink, select_brands, source_factory,
 )
 
 log = logging.getLogger(__name__)
@@ -38,17 +38,12 @@ def _api_sources(settings: Settings, environ: Mapping[str, str]):
     from spiders.reddit import RedditSource
     from spiders.youtube import YouTubeSource
 
-    def matcher_of(ctx: PipelineContext):
-        return ctx.matcher.match if ctx.matcher else None
-
     reddit_missing = None if environ.get("LISTENER_REDDIT_CLIENT_ID") and environ.get(
         "LISTENER_REDDIT_CLIENT_SECRET") else "set LISTENER_REDDIT_CLIENT_ID and LISTENER_REDDIT_CLIENT_SECRET"
     youtube_missing = None if environ.get("LISTENER_YOUTUBE_KEY") else "set LISTENER_YOUTUBE_KEY"
     return [
-        ("reddit", _reddit_wanted, reddit_missing,
-         lambda cp, ctx: RedditSource.from_settings(settings, cp, matcher_of(ctx), environ=dict(environ))),
-        ("youtube", _youtube_wanted, youtube_missing,
-         lambda cp, ctx: YouTubeSource.from_settings(settings, cp, matcher_of(ctx), environ=dict(environ))),
+        ("reddit", _reddit_wanted, reddit_missing, source_factory(RedditSource, settings, environ)),
+        ("youtube", _youtube_wanted, youtube_missing, source_factory(YouTubeSource, settings, environ)),
     ]
 
 

@@ -19,7 +19,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from listener.config import Brand, ConfigError, Project, Settings
 from listener.model import Mention
@@ -272,6 +272,32 @@ def pipeline_sink(ctx: PipelineContext, total: BatchReport, batch_size: int = 50
         total.add(process_stream(mentions, ctx, batch_size=batch_size))
 
     return sink
+
+
+def source_factory(source_cls: type[PollingSource], settings: Settings, environ: Mapping[str, str] | None = None,
+                   **options: Any) -> Callable[[CheckpointStore, PipelineContext], PollingSource]:
+    """Builds a source for a pass from its checkpoints and the pipeline's brand matcher."""
+
+    def factory(checkpoints: CheckpointStore, ctx: PipelineContext) -> PollingSource:
+        matcher = ctx.matcher.match if ctx.matcher else None
+        return source_cls.from_settings(settings, checkpoints, matcher,
+                                        environ=None if environ is None else dict(environ), **options)
+
+    return factory
+
+
+def run_source(source_cls: type[PollingSource], settings: Settings, project_path: str | None = None,
+               brand: str | None = None, score: bool = True, environ: Mapping[str, str] | None = None,
+               **options: Any) -> PassReport:
+    """`listener reddit` / `listener youtube`: one incremental pass of one API source over the project's
+    brands, into the store."""
+    from listener.runtime import resolve_project
+
+    project = resolve_project(settings, project_path)
+    if project is None:
+        raise ConfigError("no project file given (pass --project FILE or set LISTENER_PROJECT)")
+    return run_pass(settings, project, source_factory(source_cls, settings, environ, **options), brand=brand,
+                    score=score)
 
 
 def run_pass(settings: Settings, project: Project, source_factory: Callable[[CheckpointStore, PipelineContext],

@@ -453,16 +453,7 @@ def _utc(stamp: float) -> datetime:
 def run_youtube(settings: Settings, project_path: str | None = None, brand: str | None = None,
                 score: bool = True, environ: dict[str, str] | None = None, **options: Any) -> PassReport:
     """`listener youtube`: one incremental pass over the project's brands, into the store."""
-    from listener.runtime import resolve_project
-    from spiders.sources import run_pass
+    from spiders.sources import run_source
 
-    project = resolve_project(settings, project_path)
-    if project is None:
-        raise ConfigError("no project file given (pass --project FILE or set LISTENER_PROJECT)")
-    youtube_key(environ)  # fail before opening anything when the key is missing
-
-    def factory(checkpoints: CheckpointStore, ctx) -> YouTubeSource:
-        matcher = ctx.matcher.match if ctx.matcher else None
-        return YouTubeSource.from_settings(settings, checkpoints, matcher, environ=environ, **options)
-
-    return run_pass(settings, project, factory, brand=brand, score=score)
+    youtube_key(environ)  # fail before loading the model when the key is missing
+    return run_source(YouTubeSource, settings, project_path, brand, score, environ, **options)

@@ -8,7 +8,7 @@ import json
 import re
 import sys
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, NoReturn, Optional
+from typing import Any, NoReturn
 
 import typer
 from pydantic import BaseModel
