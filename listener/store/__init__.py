@@ -17,7 +17,8 @@ __all__ = ["Filters", "Hit", "Page", "Store", "UpsertResult", "BACKENDS", "regis
 BACKENDS: dict[str, Callable[[str], Store]] = {}
 
 # Built-in back ends, imported on first use so the embedded runtime never imports a network client.
-_BUILTIN_MODULES = {"sqlite": "listener.store.sqlite", "elasticsearch": "listener.store.elastic"}
+_BUILTIN_MODULES = {"sqlite": "listener.store.sqlite", "elasticsearch": "listener.store.elastic",
+                    "elasticsearchs": "listener.store.elastic"}
 
 
 def register(scheme: str):
