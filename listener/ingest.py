@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -50,6 +51,26 @@ def read_mentions(stream: IO[str], bad_lines: list[dict], counts: dict) -> Itera
             bad_lines.append({"line": number, "error": reason})
 
 
+@contextlib.contextmanager
+def _progress(console, total_bytes: int | None):
+    """A progress bar over the file's bytes (rich), or nothing when there is no console or no size."""
+    if console is None or not total_bytes:
+        yield lambda handle, received: None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("ingesting"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[n]} mentions"),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("ingest", total=total_bytes, n=0)
+        seen = [0]
+
+        def advance(handle, received: int) -> None:
+            seen[0] += received
+            bar.update(task, completed=handle.buffer.tell() if hasattr(handle, "buffer") else 0, n=seen[0])
+
+        yield advance
+
+
 def ingest_jsonl(settings: Settings, path: Path | str, project_path: Path | None = None, score: bool = True,
                  batch_size: int = 500, console=None) -> dict:
     project = resolve_project(settings, project_path)
@@ -59,8 +80,10 @@ def ingest_jsonl(settings: Settings, path: Path | str, project_path: Path | None
         ctx = pipeline_context(settings, project, store, score=score)
         handle = sys.stdin if str(path) == "-" else open(path, encoding="utf-8", errors="replace")
         try:
-            report: BatchReport = process_stream(read_mentions(handle, bad_lines, counts), ctx,
-                                                 batch_size=batch_size)
+            with _progress(console, None if handle is sys.stdin else Path(path).stat().st_size) as advance:
+                report: BatchReport = process_stream(read_mentions(handle, bad_lines, counts), ctx,
+                                                     batch_size=batch_size,
+                                                     on_batch=lambda r: advance(handle, r.received))
         finally:
             if handle is not sys.stdin:
                 handle.close()
