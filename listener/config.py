@@ -85,6 +85,9 @@ class BrandSources(_Strict):
 
     reddit_search: bool = True  # search all of Reddit with the brand's query
     subreddits: list[str] = Field(default_factory=list)
+    # Subreddits about this brand only (r/yourbrand): watched like `subreddits`, and everything posted there
+    # counts as the brand's even when it does not name it ("same here, 3 days now").
+    own_subreddits: list[str] = Field(default_factory=list)
     review_pages: list[str] = Field(default_factory=list)  # any page with schema.org reviews
     trustpilot: list[str] = Field(default_factory=list)  # company review page URLs
     app_store: list[AppRef] = Field(default_factory=list)
@@ -93,7 +96,7 @@ class BrandSources(_Strict):
     forum_pages: list[str] = Field(default_factory=list)  # article or forum thread URLs
     youtube_searches: list[str] = Field(default_factory=list)
 
-    @field_validator("subreddits")
+    @field_validator("subreddits", "own_subreddits")
     @classmethod
     def _subreddit_names(cls, value: list[str]) -> list[str]:
         cleaned = [name.strip().removeprefix("/").removeprefix("r/") for name in value]

@@ -460,7 +460,11 @@ class RedditSource(PollingSource):
         threads: dict[str, dict] = dict(cp.get(THREADS_KEY, {}))
         found: list[Mention] = []
         new_threads: dict[str, list[str]] = {}  # fullname -> brands, matched in this pass
-        watched = {s.lower(): s for brand in brands for s in brand.sources.subreddits}
+        watched = {s.lower(): s for brand in brands for s in [*brand.sources.subreddits, *brand.sources.own_subreddits]}
+        own: dict[str, list[str]] = {}  # an own subreddit -> the brands whose everything posted there is
+        for brand in brands:
+            for sub in brand.sources.own_subreddits:
+                own.setdefault(sub.lower(), []).append(brand.name)
 
         def note_thread(mention: Mention, brands_: list[str]) -> None:
             if not brands_:
@@ -492,14 +496,15 @@ class RedditSource(PollingSource):
                                         lambda s=sub: self.reddit.subreddit(s).new(limit=None)):
                     mention = parse_submission(thing)
                     found.append(mention)
-                    note_thread(mention, self._brands_of(mention, None))
+                    note_thread(mention, [*self._brands_of(mention, None), *own.get(lower, ())])
             # 3. new comments in watched subreddits (tagged with their thread's brands)
             for lower, sub in sorted(watched.items()):
                 for thing in self._read(f"reddit:comments:{lower}", cp, report, self.listing_overlap,
                                         lambda s=sub: self.reddit.subreddit(s).comments(limit=None)):
                     _, data = thing_data(thing)
                     thread = threads.get(data.get("link_id", ""))
-                    mention = parse_comment(thing, thread["brands"] if thread else ())
+                    brands_ = dict.fromkeys([*(thread["brands"] if thread else ()), *own.get(lower, ())])
+                    mention = parse_comment(thing, list(brands_))
                     if mention is None:
                         report.skipped += 1
                     else:

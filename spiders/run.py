@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def _reddit_wanted(project: Project, brands) -> bool:
-    return any(b.sources.reddit_search or b.sources.subreddits for b in brands)
+    return any(b.sources.reddit_search or b.sources.subreddits or b.sources.own_subreddits for b in brands)
 
 
 def _youtube_wanted(project: Project, brands) -> bool:

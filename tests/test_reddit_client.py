@@ -124,6 +124,16 @@ def test_first_pass_reads_search_subreddit_posts_comments_and_matched_trees(serv
     assert report.rate_limit["remaining"] > 0 and report.rate_limit["used"] >= report.requests - 1
 
 
+def test_everything_in_an_own_subreddit_is_the_brands(server, checkpoints):
+    """r/nimbuswallet listed as the brand's own: a post and a reply that never name the brand are its."""
+    brand = Brand(name="Nimbus", query=NIMBUS.query, sources={"own_subreddits": ["nimbuswallet"]})
+    got = Collector()
+    make_source(server, checkpoints).poll([brand], got)
+    assert got.last["t3_home2"].brands == ["Nimbus"] and "nimbus" not in got.last["t3_home2"].title.lower()
+    assert got.last["t1_hc2"].brands == ["Nimbus"]
+    assert got.last["t3_broom1"].brands == []  # outside it, the query still decides
+
+
 def test_listings_page_past_100_items(server, checkpoints):
     server.add(*[make_submission(f"bulk{i}", "nimbuswallet", f"post {i}", "text", created_utc=T0 + 3000 + i)
                  for i in range(250)])
