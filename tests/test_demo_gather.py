@@ -113,7 +113,8 @@ def expected_counts(posts, project) -> Counter:
       every comment its thread's brand, even under the off-topic "Nimbus 2000" threads); threads are found
       by the Reddit search made from the brand query (which does not fold أ into ا, so Arabic threads
       spelling Orbit أوربت outside watched subreddits are not found) or by watching a subreddit, whose
-      other comments are kept when they name a brand themselves;
+      other comments are kept when they name a brand themselves; in a brand's own subreddit everything is
+      the brand's;
     - YouTube: the comments of a video whose title matches a brand carry its brands (replies rarely repeat
       the name; to_mentions tags none), and videos that match no brand are not read at all;
     - Google Play: an app page shows only its PLAY_REVIEWS_SHOWN most recent reviews per language;
@@ -121,7 +122,8 @@ def expected_counts(posts, project) -> Counter:
     """
     match = brand_matcher(project).match
     truth = {m.native_id: m for m in to_mentions(posts)}  # to_mentions' native ids are the sample keys
-    watched = {s.lower() for brand in project.brands for s in brand.sources.subreddits}
+    own = {s.lower() for brand in project.brands for s in brand.sources.own_subreddits}
+    watched = {s.lower() for brand in project.brands for s in brand.sources.subreddits} | own
     reddit_search = [compile_search(q) for brand in project.brands for q in search_queries(brand.query)]
     youtube_search = [compile_search(q) for brand in project.brands for q in brand.sources.youtube_searches]
     play_shown = Counter()
@@ -133,8 +135,8 @@ def expected_counts(posts, project) -> Counter:
         if root.site == "reddit":
             thread_brands = match(truth[root.key])
             found = root.subreddit.lower() in watched or any(search(doc) for search in reddit_search)
-            if found and thread_brands:
-                counts[source] += 1 + len(below)
+            if root.subreddit.lower() in own or (found and thread_brands):
+                counts[source] += 1 + len(below)  # a brand's own subreddit: everything there is the brand's
             elif root.subreddit.lower() in watched:
                 counts[source] += sum(1 for item in below if match(truth[item.key]))
         elif root.site == "youtube":

@@ -61,7 +61,7 @@ class BrandSites:
     app_store_id: str
     play_package: str
     developer: str
-    subreddits: tuple[str, ...]  # watched as well as searched
+    subreddits: tuple[str, ...]  # the brand's own subreddits: watched, and everything there is the brand's
     youtube_searches: tuple[str, ...]  # one per script: the API's search does not fold spellings
 
 
@@ -599,7 +599,7 @@ def render(posts: list[SamplePost]) -> Rendered:
     for index, (brand, sites) in enumerate(BRANDS.items()):
         out.sources[brand] = {
             "reddit_search": True,
-            "subreddits": list(sites.subreddits),
+            "own_subreddits": list(sites.subreddits),
             "trustpilot": [f"https://www.trustpilot.com/review/{sites.domain}"],
             "app_store": app_store_apps.get(brand, []),
             "google_play": play_apps.get(brand, []),
