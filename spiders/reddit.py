@@ -260,15 +260,31 @@ def search_queries(query: str, max_length: int = MAX_QUERY_LENGTH) -> list[str]:
 _ARABIC_SPELLING = str.maketrans({"\u06cc": "\u064a", "\u06a9": "\u0643"})  # ی -> ي, ک -> ك
 
 
+def _spellings(tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The spellings Reddit needs for one normalised word or phrase: Reddit folds none of the letter
+    variants `listener.text.normalise` folds, so the normalised form alone misses posts written in the
+    Arabic way (ي, ك), with a hamza on an initial alef (أوربت, إيران) or a final teh marbuta (محفظة)."""
+    spellings = [tokens]
+    arabic = tuple(token.translate(_ARABIC_SPELLING) for token in tokens)
+    if arabic != tokens:
+        spellings.append(arabic)
+    marbuta = tuple(t[:-1] + "\u0629" if t.endswith("\u0647") and len(t) > 2 else t for t in arabic)
+    if marbuta != arabic:
+        spellings.append(marbuta)
+    for hamza in ("\u0623", "\u0625"):  # أ, إ
+        for spelling in list(spellings[:2]):
+            varied = tuple(hamza + t[1:] if t.startswith("\u0627") else t for t in spelling)
+            if varied != spelling and varied not in spellings:
+                spellings.append(varied)
+    return spellings
+
+
 def _render(node: Any) -> tuple[str, bool] | None:
     """(Reddit query text, whether it is an OR at the top) for `node`; None = it does not narrow anything."""
     from listener.query import And, Filter, Near, Not, Or, Term
 
     if isinstance(node, Term):
-        spellings = [node.tokens]
-        arabic = tuple(token.translate(_ARABIC_SPELLING) for token in node.tokens)
-        if arabic != node.tokens:
-            spellings.append(arabic)
+        spellings = _spellings(node.tokens)
         texts = [("title:" if node.field == "title" else "")
                  + (words[0] if len(words) == 1 else '"' + " ".join(words) + '"') + ("*" if node.prefix else "")
                  for words in spellings]

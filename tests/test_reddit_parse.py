@@ -125,6 +125,9 @@ def test_praw_objects_parse_like_raw_dicts_without_network(offline_reddit):
     ("nimb* lang:fa", ["nimb*"]),
     ("title:(acme OR beta) help", ["(title:acme OR title:beta) AND help"]),
     ('"Kestrel Pay"', ['"kestrel pay"']),
+    # the hamza and teh marbuta the normaliser folds are searched as people write them
+    ("أوربت", ["اوربت OR أوربت OR إوربت"]),
+    ('"محفظة نيمبس"', ['"محفظه نیمبس" OR "محفظه نيمبس" OR "محفظة نيمبس"']),
 ])
 def test_search_queries(query, expected):
     assert search_queries(query) == expected
