@@ -34,6 +34,13 @@ def collect_stats(settings: Settings, filters: Filters, interval: str = "1d", tz
         breakdowns = {field: store.terms(filters, field, size=top) for field in TERM_FIELDS}
         series = store.timeseries(filters, interval=interval, tz=tz, split="sentiment")
         agreement = rating_agreement(store, filters)
+        # Authors are counted by their stable id (which `--author` and `forget --author` take); show the
+        # name they last posted under beside it.
+        authors = []
+        for author_id, count in breakdowns["author"]:
+            page = store.search(dataclasses.replace(filters, authors=(author_id,)), limit=1)
+            name = page.hits[0].mention.author_name if page.hits else None
+            authors.append({"id": author_id, "name": name, "mentions": count})
     brand_total = sum(count for _, count in breakdowns["brand"])
     share_of_voice = [{"brand": brand, "mentions": count, "share": count / brand_total}
                       for brand, count in breakdowns["brand"]] if brand_total else []
@@ -46,5 +53,6 @@ def collect_stats(settings: Settings, filters: Filters, interval: str = "1d", tz
         "timeseries": [{"start": start, **counts} for start, counts in series],
         "breakdowns": breakdowns,
         "share_of_voice": share_of_voice,
+        "top_authors": authors,
         "rating_agreement": agreement,
     }

@@ -114,3 +114,4 @@ def test_stats_json_has_breakdowns_and_series(run, jsonl):
     assert dict(stats["breakdowns"]["source"]) == {"reddit": 1, "trustpilot": 1, "rss": 1}
     assert len(stats["timeseries"]) == 3
     assert stats["timeseries"][0]["start"].endswith("+03:30")
+    assert sorted(a["name"] for a in stats["top_authors"]) == ["Ali", "sam", "sam"]  # one id per source

@@ -64,9 +64,12 @@ def render_stats(console: Console, stats: dict) -> None:
     console.print(series)
     grid = Table.grid(padding=(0, 3))
     tables = []
+    names = {a["id"]: f"{a['name']} ({a['id'][:6]})" for a in stats.get("top_authors", []) if a["name"]}
     for field, values in stats["breakdowns"].items():
         if not values:
             continue
+        if field == "author":
+            values = [(names.get(value, value), count) for value, count in values]
         table = Table(title=field, show_edge=False)
         table.add_column(field)
         table.add_column("n", justify="right")
