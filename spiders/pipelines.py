@@ -96,7 +96,7 @@ class ListenerPipeline:
                    crawler.settings.getbool("LISTENER_SCORE", False))
 
     def open_spider(self) -> None:
-        from listener.runtime import brand_matcher, load_project_scorer, open_settings_store
+        from listener.runtime import load_project_scorer, open_settings_store, pipeline_context
 
         env = self.crawler.settings.get("LISTENER_ENV")
         settings = Settings.model_validate(env) if env else Settings.from_env()
@@ -109,9 +109,9 @@ class ListenerPipeline:
             if key not in _scorers:
                 _scorers[key] = load_project_scorer(settings, project)
             scorer = _scorers[key]
-        # As listener.runtime.pipeline_context: with a project, mentions matching no brand are dropped.
-        self.ctx = PipelineContext(store=self.store, matcher=brand_matcher(project), scorer=scorer,
-                                   keep_unmatched=project is None)
+        # The one way a pipeline context is built; the scorer is shared by the spiders of this process.
+        self.ctx = pipeline_context(settings, project, self.store, score=False)
+        self.ctx.scorer = scorer
 
     async def process_item(self, item: Mention) -> Mention:
         self.batch.append(item)
