@@ -115,3 +115,12 @@ def test_stats_json_has_breakdowns_and_series(run, jsonl):
     assert len(stats["timeseries"]) == 3
     assert stats["timeseries"][0]["start"].endswith("+03:30")
     assert sorted(a["name"] for a in stats["top_authors"]) == ["Ali", "sam", "sam"]  # one id per source
+
+
+def test_every_command_is_in_the_readme():
+    import typer.main
+
+    commands = typer.main.get_command(app).commands
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(commands) >= 13
+    assert sorted(name for name in commands if f"listener {name}" not in readme) == []
