@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 
 from listener.cli.common import (
-    ProjectOption, SinceOption, UntilOption, build_filters, fail, handle_errors, print_json, settings,
+    ProjectOption, SinceOption, UntilOption, build_filters, fail, handle_errors, print_json, require_project,
+    settings,
 )
 
 app = typer.Typer(
@@ -173,12 +174,8 @@ def forget(author: str = typer.Option(..., "--author", help="The author id (as s
 @app.command()
 def check(project: Optional[Path] = ProjectOption):
     """Validate a project file and print what it defines."""
-    from listener.runtime import resolve_project
-
     with handle_errors():
-        loaded = resolve_project(settings(), project)
-    if loaded is None:
-        fail("--project", "no project file given (pass --project FILE or set LISTENER_PROJECT)")
+        loaded = require_project(project)
     console.print(f"[green]ok[/green]: {len(loaded.brands)} brand(s), {len(loaded.topics)} extra topic(s), "
                   f"{len(loaded.alert)} alert rule(s), {len(loaded.serp)} SERP question(s)")
 

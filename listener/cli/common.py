@@ -33,6 +33,16 @@ def fail(where: str, message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def require_project(path):
+    """The project file from --project or LISTENER_PROJECT; a clear exit 2 when there is none."""
+    from listener.runtime import resolve_project
+
+    project = resolve_project(settings(), path)
+    if project is None:
+        fail("--project", "no project file given (pass --project FILE or set LISTENER_PROJECT)")
+    return project
+
+
 @contextlib.contextmanager
 def handle_errors():
     """Turn the errors a user can fix into one clear message and exit code 2, never a traceback."""

@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from listener.cli.common import ProjectOption, UserInputError, fail, handle_errors, print_json, settings
+from listener.cli.common import (
+    ProjectOption, UserInputError, handle_errors, print_json, require_project, settings,
+)
 
 _out = Console()
 _err = Console(stderr=True)
@@ -37,14 +39,11 @@ def register(app: typer.Typer) -> None:
         Each crawl runs in its own process and picks up where the last one stopped. Set
         LISTENER_HTTPCACHE=1 while developing a parser to keep responses for a day."""
         # spiders/ imports listener, not the other way round: the import stays inside the command.
-        from listener.runtime import resolve_project
         from spiders.crawl import CrawlError, crawl as run_crawl
 
         with handle_errors():
             current = settings()
-            loaded = resolve_project(current, project)
-            if loaded is None:
-                fail("--project", "no project file given (pass --project FILE or set LISTENER_PROJECT)")
+            loaded = require_project(project)
             try:
                 report = run_crawl(spider, loaded, current, brand=brand, score=score, stream_logs=not json_output)
             except ValueError as err:
@@ -75,14 +74,11 @@ def register_run(app: typer.Typer) -> None:
         A source without credentials is skipped with a note. Stopping with Ctrl-C is safe: checkpoints
         are written only after a batch is stored, so the next run resumes where this one stopped."""
         from listener.config import parse_duration
-        from listener.runtime import resolve_project
         from spiders.run import run_forever
 
         with handle_errors():
             current = settings()
-            loaded = resolve_project(current, project)
-            if loaded is None:
-                fail("--project", "no project file given (pass --project FILE or set LISTENER_PROJECT)")
+            loaded = require_project(project)
             try:
                 interval = parse_duration(every).total_seconds() if every else 0.0
             except ValueError as err:
