@@ -12,6 +12,7 @@ stored fingerprints by band finds the candidates without comparing against every
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 
 import numpy as np
 
@@ -72,14 +73,17 @@ def fingerprint(normalised_text: str) -> str | None:
     return fingerprints([normalised_text])[0]
 
 
-def _positions(fp: str) -> list[str]:
-    return [fp[i:i + 8] for i in range(0, len(fp), 8)]
+# Both are asked several times per fingerprint in one batch (lookup, comparison, indexing): cached.
+@lru_cache(maxsize=16384)
+def _positions(fp: str) -> tuple[str, ...]:
+    return tuple(fp[i:i + 8] for i in range(0, len(fp), 8))
 
 
-def bands(fp: str) -> list[str]:
+@lru_cache(maxsize=16384)
+def bands(fp: str) -> tuple[str, ...]:
     """The band keys of a fingerprint: "band:values", one per band."""
-    pos = _positions(fp)
-    return [f"{b}:{''.join(pos[b * ROWS:(b + 1) * ROWS])}" for b in range(BANDS)]
+    width = ROWS * 8
+    return tuple(f"{b}:{fp[b * width:(b + 1) * width]}" for b in range(BANDS))
 
 
 def similarity(a: str, b: str) -> float:

@@ -103,7 +103,7 @@ def test_index_document():
     assert doc["id"] == m1.id and doc["published_at"] == int(datetime(2024, 5, 1, 10, tzinfo=UTC).timestamp())
     assert doc["body"] == "acme support was slow to answer my refund question"
     assert doc["domain_parts"] == ["reddit.com", "com"]
-    assert doc["sentiment"] == "negative" and doc["brands"] == ["acme"] and doc["bands"] == bands(FP_A)
+    assert doc["sentiment"] == "negative" and doc["brands"] == ["acme"] and doc["bands"] == list(bands(FP_A))
     assert json.loads(json.dumps(doc))["doc"] == json.loads(m1.to_json())
     assert es.index_document(m7)["bands"] == []  # a duplicate: never a dedupe candidate
     unscored = es.index_document(corpus()[4])

@@ -174,7 +174,7 @@ def index_document(mention: Mention) -> dict:
 def _bands(fingerprint: str) -> list[str]:
     from listener.dedupe import bands  # numpy: imported on the first fingerprinted upsert only
 
-    return bands(fingerprint)
+    return list(bands(fingerprint))
 
 
 def bulk_actions(index: str, mentions: Sequence[Mention]) -> list[dict]:

@@ -147,7 +147,7 @@ def _band_key(band: str) -> int:
     return int.from_bytes(hashlib.blake2b(band.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _fingerprint_bands(fingerprint: str) -> list[str]:
+def _fingerprint_bands(fingerprint: str) -> tuple[str, ...]:
     from listener.dedupe import bands  # numpy: imported on the first fingerprinted upsert only
 
     return bands(fingerprint)
