@@ -901,13 +901,7 @@ def _offset_segments(tz: str, first_day: int, last_day: int) -> tuple[tuple[int 
     while t < end:
         nxt = _offset_at(t + step, zone)
         if nxt != offset:
-            lo, hi = t, t + step  # offset(lo) == offset, offset(hi) == nxt: find the first second of nxt
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if _offset_at(mid, zone) == offset:
-                    lo = mid
-                else:
-                    hi = mid
+            hi = _first_second_after(t, t + step, offset, zone)
             segments.append((hi, _offset_at(hi, zone)))
             offset = nxt
         t += step
@@ -939,10 +933,15 @@ def _resolve(local: int, offset: int, zone: ZoneInfo) -> int:
     exists = first.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None) == naive
     if exists:  # repeated: pick the occurrence the rows belong to
         return local - (off2 if offset == off2 else off1)
-    lo, hi = local - off2, local - off1  # skipped: the transition lies in (lo, hi]
+    return _first_second_after(local - off2, local - off1, off1, zone)  # skipped: the transition is in between
+
+
+def _first_second_after(lo: int, hi: int, offset: int, zone: ZoneInfo) -> int:
+    """The first second in (lo, hi] whose UTC offset in `zone` is no longer `offset` (the offset at lo),
+    by bisection: one clock change lies in between."""
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _offset_at(mid, zone) == off1:
+        if _offset_at(mid, zone) == offset:
             lo = mid
         else:
             hi = mid
