@@ -28,8 +28,16 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+def print_error(message: str) -> None:
+    """One line on stderr: a red "error:" and the message as plain text (it may quote what a user or a page
+    wrote, so it is never read as markup and never carries control characters)."""
+    from listener.cli.render import shown
+
+    _err.print(f"[bold red]error[/bold red]: {shown(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(where: str, message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[bold red]error[/bold red]: {where}: {message}", highlight=False)
+    print_error(f"{where}: {message}")
     raise typer.Exit(code)
 
 
@@ -51,14 +59,14 @@ def handle_errors():
     try:
         yield
     except ConfigError as err:
-        _err.print(f"[bold red]error[/bold red]: {err}", highlight=False, markup=False)
+        print_error(str(err))
         raise typer.Exit(2) from None
     except QuerySyntaxError as err:
-        _err.print(f"[bold red]error[/bold red]: query: {err}", highlight=False, markup=False)
+        print_error(f"query: {err}")
         _err.print(err.caret(), highlight=False, markup=False)
         raise typer.Exit(2) from None
     except UserInputError as err:
-        _err.print(f"[bold red]error[/bold red]: {err}", highlight=False, markup=False)
+        print_error(str(err))
         raise typer.Exit(2) from None
 
 
@@ -98,6 +106,9 @@ def build_filters(query: str, brands, sources, langs, sentiments, topics, since,
 
     if query.strip():
         parse(query)
+    for option, value in (("--rating-min", rating_min), ("--rating-max", rating_max)):
+        if value is not None and not 0 <= value <= 5:  # also refuses nan, which compares false to everything
+            raise UserInputError(f"{option}: expected a rating from 0 to 5, got {value}")
     for value in sentiments:
         if value not in _SENTIMENTS:
             raise UserInputError(f"--sentiment: expected one of {', '.join(_SENTIMENTS)}, got {value!r}")
@@ -124,5 +135,11 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+# json.dumps escapes C0 controls but writes C1 controls (U+0080-U+009F, which some terminals obey) and
+# bidi overrides raw; escaping them too keeps the output valid JSON with the same values, and safe to print.
+_JSON_UNSAFE = re.compile("[\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
+
+
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(to_jsonable(value), ensure_ascii=False, indent=2)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
