@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from listener.cli.common import (
-    ProjectOption, SinceOption, UntilOption, build_filters, fail, handle_errors, print_json, require_project,
+    ProjectOption, SinceOption, UntilOption, build_filters, check_interval, check_tz, fail, handle_errors, print_json, require_project,
     settings,
 )
 
@@ -164,7 +164,7 @@ def stats(
 
     with handle_errors():
         filters = build_filters(query, brand, source, lang, [], [], since, until, None, None, False)
-        result = collect_stats(settings(), filters, interval=interval, tz=tz)
+        result = collect_stats(settings(), filters, interval=check_interval(interval), tz=check_tz(tz))
     if json_output:
         print_json(result)
     else:

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from listener.config import ConfigError, Settings
-from listener.store.base import Filters
+from listener.store.base import INTERVALS, CursorError, Filters
 
 _err = Console(stderr=True)
 
@@ -68,6 +68,9 @@ def handle_errors():
     except UserInputError as err:
         print_error(str(err))
         raise typer.Exit(2) from None
+    except CursorError as err:
+        print_error(f"--cursor: {err}")
+        raise typer.Exit(2) from None
 
 
 class UserInputError(ValueError):
@@ -85,7 +88,11 @@ def parse_time(text: str | None, option: str, now: datetime | None = None) -> da
     match = _RELATIVE.match(text.strip())
     if match:
         unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-        return now - timedelta(**{unit: int(match.group(1))})
+        try:
+            return now - timedelta(**{unit: int(match.group(1))})
+        except (OverflowError, ValueError):
+            raise UserInputError(f"{option}: {text.strip()} reaches back before year 1; "
+                                 "give a date like 2020-01-01 instead") from None
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -94,6 +101,24 @@ def parse_time(text: str | None, option: str, now: datetime | None = None) -> da
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+def check_interval(interval: str) -> str:
+    if interval not in INTERVALS:
+        raise UserInputError(f"--interval: expected one of {', '.join(INTERVALS)}, got {interval!r}")
+    return interval
+
+
+def check_tz(tz: str) -> str:
+    """An IANA time-zone name that this machine knows."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(tz)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError; "../x" is a ValueError
+        raise UserInputError(f"--tz: unknown time zone {tz!r}; use an IANA name like UTC, Europe/Berlin or "
+                             "Asia/Tehran") from None
+    return tz
 
 
 _SENTIMENTS = ("negative", "neutral", "positive", "unscored")

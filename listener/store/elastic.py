@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from listener.model import Mention
 from listener.store import register
-from listener.store.base import INTERVALS, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
+from listener.store.base import INTERVALS, CursorError, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
 
 DEFAULT_INDEX = "listener-mentions"
 DEFAULT_PORT = 9200
@@ -261,7 +261,7 @@ def decode_cursor(cursor: str | None, kind: str) -> list | None:
             raise ValueError
         return data[1:]
     except (ValueError, TypeError, IndexError, UnicodeDecodeError):
-        raise ValueError("invalid cursor for this search; start again without one") from None
+        raise CursorError("invalid cursor for this search; start again without one") from None
 
 
 def histogram_aggregation(interval: str, tz: str, split: str | None = None) -> dict:

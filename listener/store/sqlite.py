@@ -63,7 +63,7 @@ from zoneinfo import ZoneInfo
 
 from listener.model import Mention
 from listener.store import register
-from listener.store.base import INTERVALS, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
+from listener.store.base import INTERVALS, TERM_FIELDS, CursorError, Filters, Hit, Page, Store, UpsertResult
 from listener.text import normalise, tokens
 
 log = logging.getLogger(__name__)
@@ -803,7 +803,7 @@ def _decode_cursor(cursor: str | None, kind: str) -> list | None:
             raise ValueError
         return data[1:]
     except (ValueError, TypeError, IndexError, UnicodeDecodeError):
-        raise ValueError("invalid cursor for this search; start again without one") from None
+        raise CursorError("invalid cursor for this search; start again without one") from None
 
 
 # ---------------------------------------------------------------- snippets
