@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from listener.config import ConfigError, Settings
-from listener.store.base import INTERVALS, CursorError, Filters
+from listener.store.base import INTERVALS, CursorError, Filters, SeriesTooLong
 
 _err = Console(stderr=True)
 
@@ -70,6 +70,9 @@ def handle_errors():
         raise typer.Exit(2) from None
     except CursorError as err:
         print_error(f"--cursor: {err}")
+        raise typer.Exit(2) from None
+    except SeriesTooLong as err:
+        print_error(f"stats: {err}")
         raise typer.Exit(2) from None
 
 

@@ -16,6 +16,10 @@ from listener.model import Mention
 TermField = Literal["sentiment", "topic", "source", "brand", "lang", "author", "domain"]
 TERM_FIELDS: tuple[str, ...] = ("sentiment", "topic", "source", "brand", "lang", "author", "domain")
 # Bucket sizes the time series accepts, in seconds.
+class SeriesTooLong(ValueError):
+    """A time series would have more buckets than anyone can read: the range or the interval must change."""
+
+
 class CursorError(ValueError):
     """A search cursor that this store did not make for this kind of search."""
 

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from listener.model import Mention
 from listener.store import register
-from listener.store.base import INTERVALS, CursorError, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
+from listener.store.base import INTERVALS, CursorError, SeriesTooLong, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
 
 DEFAULT_INDEX = "listener-mentions"
 DEFAULT_PORT = 9200
@@ -438,7 +438,7 @@ class ElasticStore(Store):
         if span["first"]["value"] is None:
             return []
         if (span["last"]["value"] - span["first"]["value"]) / 1000 / INTERVALS[interval] >= MAX_BUCKETS:
-            raise ValueError(f"more than {MAX_BUCKETS} buckets; choose a larger interval or a shorter range")
+            raise SeriesTooLong(f"more than {MAX_BUCKETS} buckets; choose a larger interval or a shorter range")
         response = self.client.search(index=self.index, query=query, size=0, track_total_hits=False,
                                       aggs={"series": agg})
         return series_from_buckets(response["aggregations"]["series"]["buckets"], zone, split is not None)

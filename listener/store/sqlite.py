@@ -63,7 +63,7 @@ from zoneinfo import ZoneInfo
 
 from listener.model import Mention
 from listener.store import register
-from listener.store.base import INTERVALS, TERM_FIELDS, CursorError, Filters, Hit, Page, Store, UpsertResult
+from listener.store.base import INTERVALS, TERM_FIELDS, CursorError, SeriesTooLong, Filters, Hit, Page, Store, UpsertResult
 from listener.text import normalise, tokens
 
 log = logging.getLogger(__name__)
@@ -543,13 +543,31 @@ class SqliteStore(Store):
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}") from None
         zone = ZoneInfo(tz)
         value, join = _term_sql(split) if split else ("'all'", "")
-        source, params = _select(filters).from_where(join, columns=bool(split) and not join)
+        selection = _select(filters)
+        source, params = selection.from_where(join, columns=bool(split) and not join)
         with self._lock:
             # two statements: SQLite answers a lone min() or max() from the b-tree's edge, both together by a scan
             oldest = self._db.execute("SELECT min(rowid) FROM mentions").fetchone()[0]
             newest = self._db.execute("SELECT max(rowid) FROM mentions").fetchone()[0]
             if oldest is None:
                 return []
+            # The series spans what the filter selects, not the table: one row dated 0001-01-01 or 9999
+            # must not stretch (or break) every series.
+            oldest = oldest if selection.lo is None else max(oldest, selection.lo)
+            newest = newest if selection.hi is None else min(newest, selection.hi - 1)
+            if oldest > newest:
+                return []
+            if ((newest - oldest) >> SLOT_BITS) // step >= MAX_BUCKETS:
+                # The edges are far apart; the selected rows may not be: look (one scan of the selection).
+                oldest, newest = self._db.execute(f"SELECT min(m.rowid), max(m.rowid) {source}", params).fetchone()
+                if oldest is None:
+                    return []
+                if ((newest - oldest) >> SLOT_BITS) // step >= MAX_BUCKETS:
+                    first, last = ((_EPOCH + timedelta(seconds=r >> SLOT_BITS)).date().isoformat()
+                                   for r in (oldest, newest))
+                    raise SeriesTooLong(f"the selected mentions run from {first} to {last}: more "
+                                        f"than {MAX_BUCKETS:,} buckets of {interval}; narrow it with --since/--until "
+                                        "or choose a larger --interval")
             segments = _offset_segments(tz, (oldest >> SLOT_BITS) // 86400, (newest >> SLOT_BITS) // 86400)
             offset_sql = _offset_case(segments)
             shift = 86400 * 1_000_000  # keeps the division's operand positive, so / floors; a multiple of step
@@ -576,7 +594,7 @@ class SqliteStore(Store):
             if current >= last:
                 return out
             if len(out) >= MAX_BUCKETS:
-                raise ValueError(f"more than {MAX_BUCKETS} buckets; choose a larger interval or a shorter range")
+                raise SeriesTooLong(f"more than {MAX_BUCKETS:,} buckets; choose a larger interval or a shorter range")
             current = _next_bucket(current, step, zone, transitions)
 
     def close(self) -> None:
@@ -885,7 +903,12 @@ def snippet(mention: Mention, terms: Sequence[tuple[tuple[str, ...], bool]]) -> 
 # ---------------------------------------------------------------- time zones
 
 
+_FIRST_SECOND = int(datetime(1, 1, 2, tzinfo=timezone.utc).timestamp())  # a day in, so no offset leaves year 1
+_LAST_SECOND = int(datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp())
+
+
 def _offset_at(t: int, zone: ZoneInfo) -> int:
+    t = min(max(t, _FIRST_SECOND), _LAST_SECOND)  # rows dated at datetime's edges get the edge's offset
     return int(datetime.fromtimestamp(t, zone).utcoffset().total_seconds())
 
 
