@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from listener.config import ConfigError, Settings
-from listener.store.base import INTERVALS, CursorError, Filters, SeriesTooLong
+from listener.store.base import INTERVALS, CursorError, Filters, QueryTooSlow, SeriesTooLong
 
 _err = Console(stderr=True)
 
@@ -63,7 +63,8 @@ def handle_errors():
         raise typer.Exit(2) from None
     except QuerySyntaxError as err:
         print_error(f"query: {err}")
-        _err.print(err.caret(), highlight=False, markup=False)
+        if err.caret():
+            _err.print(err.caret(), highlight=False, markup=False)
         raise typer.Exit(2) from None
     except UserInputError as err:
         print_error(str(err))
@@ -73,6 +74,9 @@ def handle_errors():
         raise typer.Exit(2) from None
     except SeriesTooLong as err:
         print_error(f"stats: {err}")
+        raise typer.Exit(2) from None
+    except QueryTooSlow as err:
+        print_error(str(err))
         raise typer.Exit(2) from None
 
 

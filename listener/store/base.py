@@ -20,6 +20,10 @@ class SeriesTooLong(ValueError):
     """A time series would have more buckets than anyone can read: the range or the interval must change."""
 
 
+class QueryTooSlow(ValueError):
+    """A read (search, count, statistics) ran past the store's time limit and was stopped."""
+
+
 class CursorError(ValueError):
     """A search cursor that this store did not make for this kind of search."""
 

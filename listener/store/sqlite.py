@@ -46,6 +46,7 @@ so a failed batch leaves nothing behind and can be retried whole.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import json
@@ -54,6 +55,7 @@ import math
 import re
 import sqlite3
 import threading
+import time
 from bisect import bisect_right
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -63,7 +65,9 @@ from zoneinfo import ZoneInfo
 
 from listener.model import Mention
 from listener.store import register
-from listener.store.base import INTERVALS, TERM_FIELDS, CursorError, SeriesTooLong, Filters, Hit, Page, Store, UpsertResult
+from listener.store.base import (
+    INTERVALS, TERM_FIELDS, CursorError, Filters, Hit, Page, QueryTooSlow, SeriesTooLong, Store, UpsertResult,
+)
 from listener.text import normalise, tokens
 
 log = logging.getLogger(__name__)
@@ -78,6 +82,7 @@ BM25_WEIGHTS = (2.0, 1.0)
 SNIPPET_CHARS = 200
 _SNIPPET_LEAD = 60  # characters of context kept before the first match
 MAX_BUCKETS = 100_000
+_PROGRESS_STEPS = 10_000
 #: a date-sorted search walks at most this many text matches before switching to the general plan
 DRIVE_BUDGET = 2000
 
@@ -189,6 +194,10 @@ class SqliteStore(Store):
     #: track_total_hits does: counting a million matches exactly costs more than the page itself.
     #: `count()` (statistics) is always exact. None counts exactly everywhere.
     count_limit: int | None = 10_000
+    #: seconds a search, count or aggregation may run before it is stopped (QueryTooSlow). A hostile or
+    #: careless query (thousands of one-letter prefixes NEAR each other) must not hold a core and gigabytes
+    #: for minutes; normal searches take milliseconds (bench/bench_store.py). None: no limit.
+    query_timeout: float | None = 20.0
 
     def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 10.0):
         self.path = str(path)
@@ -359,7 +368,7 @@ class SqliteStore(Store):
                 (json.dumps([_band_key(band) for band in bands]),))]
 
     def count(self, filters: Filters) -> int:
-        with self._lock:
+        with self._reading():
             return self._count(_select(filters), None)
 
     def _count(self, sel: "_Selection", count_limit: int | None) -> int:
@@ -402,7 +411,7 @@ class SqliteStore(Store):
         rank = sel.query.rank if sel.query else None
         kind = "r" if sort == "relevance" and rank else "d"
         after = _decode_cursor(cursor, kind)
-        with self._lock:
+        with self._reading():
             total = self._count(sel, self.count_limit)
             if kind == "d":
                 rows = self._date_page(sel, None if after is None else after[0], limit + 1)
@@ -526,7 +535,7 @@ class SqliteStore(Store):
             source, params = f"FROM {join.split()[1]} t WHERE 1{sel.rowid_conditions('t.rowid')}", []
         else:
             source, params = sel.from_where(join, columns=not join)
-        with self._lock:
+        with self._reading():
             return [(r[0], r[1]) for r in self._db.execute(
                 f"SELECT {value} AS v, count(*) AS n {source} AND v IS NOT NULL "
                 f"GROUP BY v ORDER BY n DESC, v LIMIT ?", [*params, size])]
@@ -545,7 +554,7 @@ class SqliteStore(Store):
         value, join = _term_sql(split) if split else ("'all'", "")
         selection = _select(filters)
         source, params = selection.from_where(join, columns=bool(split) and not join)
-        with self._lock:
+        with self._reading():
             # two statements: SQLite answers a lone min() or max() from the b-tree's edge, both together by a scan
             oldest = self._db.execute("SELECT min(rowid) FROM mentions").fetchone()[0]
             newest = self._db.execute("SELECT max(rowid) FROM mentions").fetchone()[0]
@@ -611,6 +620,26 @@ class SqliteStore(Store):
 
     def _transaction(self):
         return _Transaction(self._db)
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """The store's lock, and a time limit on what runs under it (SQLite's progress handler)."""
+        with self._lock:
+            if self.query_timeout is None:
+                yield
+                return
+            deadline = time.monotonic() + self.query_timeout
+            # Called every N virtual-machine steps (~a millisecond); a true result interrupts the statement.
+            self._db.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+            try:
+                yield
+            except sqlite3.OperationalError as err:
+                if str(err) != "interrupted":
+                    raise
+                raise QueryTooSlow(f"the search ran longer than {self.query_timeout:g} s and was stopped; narrow "
+                                   "it (a date range, fewer or longer prefixes, fewer NEARs)") from None
+            finally:
+                self._db.set_progress_handler(None, 0)
 
 
 class _Transaction:
