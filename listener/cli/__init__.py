@@ -12,8 +12,8 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from listener.cli.common import (
-    ProjectOption, SinceOption, UntilOption, build_filters, check_interval, check_tz, fail, handle_errors, print_json, require_project,
-    settings,
+    ProjectOption, SinceOption, UntilOption, UserInputError, build_filters, check_interval, check_tz, fail, handle_errors,
+    print_json, require_project, settings,
 )
 
 def _hide_flag_types(command, ctx) -> None:
@@ -209,17 +209,46 @@ def export(
 
 
 @app.command()
-def forget(author: str = typer.Option(..., "--author", help="The author id (as shown by search --json)."),
-           json_output: bool = typer.Option(False, "--json")):
-    """Delete everything of one author (privacy requests) and say how many mentions were removed."""
+def forget(
+    author: Optional[str] = typer.Option(None, "--author", help="An author id (as shown by search --json)."),
+    author_name: Optional[str] = typer.Option(None, "--author-name",
+                                              help="The name a person posts under, on every source: shows what "
+                                                   "will go and asks before deleting."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking (for scripts)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+):
+    """Delete everything of one person (privacy requests), leaving no trace in the database files."""
+    from listener.privacy import authors_named, forget_authors
     from listener.runtime import open_settings_store
 
+    if (author is None) == (author_name is None):
+        fail("forget", "give exactly one of --author ID or --author-name NAME")
     with handle_errors(), open_settings_store(settings()) as store:
-        removed = store.forget_author(author)
+        if author is not None:
+            ids, shown_as = [author], f"author {author}"
+        else:
+            try:
+                found = authors_named(store, author_name)
+            except ValueError as err:
+                raise UserInputError(f"--author-name: {err}") from None
+            ids, shown_as = [a["author_id"] for a in found], f"the name {author_name!r}"
+            if not json_output:
+                from listener.cli.render import render_authors
+
+                render_authors(err_console, author_name, found)
+            if found and not yes and not typer.confirm(
+                    f"delete all {sum(a['mentions'] for a in found)} mention(s) of these "
+                    f"{len(found)} author id(s)?", err=True):
+                err_console.print("nothing deleted")
+                raise typer.Exit(1)
+        removed = forget_authors(store, ids)
     if json_output:
-        print_json({"author": author, "removed": removed})
+        print_json({"author" if author is not None else "author_name": author or author_name,
+                    "author_ids": ids, "removed": removed})
     else:
-        console.print(f"removed {removed} mention(s) of author {author}")
+        from listener.cli.render import shown
+
+        console.print(f"removed {removed} mention(s) of {shown(shown_as)}", highlight=False)
 
 
 @app.command()

@@ -106,3 +106,17 @@ def render_stats(console: Console, stats: dict) -> None:
     if agreement["rated_and_scored"]:
         console.print(f"star ratings vs predicted sentiment: {agreement['agreement']:.0%} agree "
                       f"over {agreement['rated_and_scored']} rated review(s)")
+
+
+def render_authors(console: Console, name: str, authors: list[dict]) -> None:
+    """The preview of `forget --author-name`: each author id the name was found under, per source."""
+    if not authors:
+        console.print(f"no mention by anyone named {shown(name)}", highlight=False)
+        return
+    table = Table(title=f"posted as {shown(name)}", show_edge=False, title_justify="left")
+    for column in ("source", "author id", "names", "mentions"):
+        table.add_column(column, justify="right" if column == "mentions" else "left")
+    for author in authors:
+        table.add_row(shown(author["source"]), shown(author["author_id"]), shown(", ".join(author["names"])),
+                      str(author["mentions"]))
+    console.print(table)

@@ -64,6 +64,7 @@ from typing import Iterator, Literal, Sequence
 from zoneinfo import ZoneInfo
 
 from listener.model import Mention
+from listener.privacy import private_file
 from listener.store import register
 from listener.store.base import (
     INTERVALS, TERM_FIELDS, CursorError, Filters, Hit, Page, QueryTooSlow, SeriesTooLong, Store, UpsertResult,
@@ -202,7 +203,7 @@ class SqliteStore(Store):
     def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 10.0):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # other people's words and names: owner-only, from the first byte
         self._lock = threading.RLock()
         # isolation_level=None: no implicit transactions; upsert and forget_author open their own.
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
@@ -212,6 +213,9 @@ class SqliteStore(Store):
         self._totals: dict[tuple, tuple[tuple, int]] = {}
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten with zeros, not left in free pages: `forget` must leave no trace,
+            # and stock SQLite builds have this off.
+            self._db.execute("PRAGMA secure_delete=ON")
             # NORMAL in WAL mode: a crash of the process loses nothing; a power cut may lose the last commits.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA temp_store=MEMORY")
@@ -325,15 +329,29 @@ class SqliteStore(Store):
         return candidate
 
     def forget_author(self, author_id: str) -> int:
-        with self._lock, self._transaction():
-            rowids = [(r[0],) for r in self._db.execute("SELECT rowid FROM mentions WHERE author_id = ?",
-                                                         (author_id,))]
+        with self._lock:
+            with self._transaction():
+                rowids = [(r[0],) for r in self._db.execute("SELECT rowid FROM mentions WHERE author_id = ?",
+                                                             (author_id,))]
+                if rowids:
+                    self._db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", rowids)
+                    for table in _SIDE_TABLES + ("mention_docs", "mentions"):
+                        self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
+                    self._writes += 1
             if rowids:
-                self._db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", rowids)
-                for table in _SIDE_TABLES + ("mention_docs", "mentions"):
-                    self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
-                self._writes += 1
+                self._scrub()
             return len(rowids)
+
+    def _scrub(self) -> None:
+        """Leave no trace of deleted rows: FTS5 keeps a deleted document's words in its index segments until
+        they are merged, so merge them all; then copy the WAL (which still holds the old pages) into the
+        database and truncate it. secure_delete (set at open) has zeroed the freed pages and cells."""
+        with self._transaction():
+            self._db.execute("INSERT INTO mentions_fts (mentions_fts) VALUES ('optimize')")
+        busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.warning("%s: another process is reading; the forgotten rows leave the WAL file at its next "
+                        "checkpoint", self.path)
 
     def optimize(self) -> None:
         """Merge the FTS5 index into one segment and refresh planner statistics (after a bulk load)."""
