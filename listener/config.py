@@ -57,6 +57,7 @@ class Settings(BaseModel):
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(days=365)  # windows, cooldowns and intervals longer than a year are typos
 
 
 def parse_duration(text: str) -> timedelta:
@@ -64,7 +65,10 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f"expected a duration like 10m, 6h or 1d, got {text!r}")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():  # also keeps timedelta and datetime arithmetic from overflowing
+        raise ValueError(f"{text.strip()!r} is longer than {MAX_DURATION.days} days; use at most 365d")
+    return timedelta(seconds=seconds)
 
 
 class _Strict(BaseModel):
@@ -255,12 +259,17 @@ def format_validation_error(path: Path, err: ValidationError) -> str:
 def load_project(path: str | Path) -> Project:
     """Read and validate a project file; raise ConfigError with a message a user can act on."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; --project (or LISTENER_PROJECT) takes the project's TOML file")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: project file not found (set LISTENER_PROJECT or pass --project)") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the project file: {err.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: Windows editors start UTF-8 files with a BOM, which TOML itself does not allow
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except tomllib.TOMLDecodeError as err:

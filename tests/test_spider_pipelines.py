@@ -70,13 +70,15 @@ def test_validate_converts_dicts_and_drops_impossible_items(crawler):
     validate = ValidatePipeline.from_crawler(crawler)
     as_dict = mention(1).model_dump()
     assert isinstance(validate.process_item(as_dict), Mention)
-    with pytest.raises(DropItem, match="published in the future"):
+    with pytest.raises(DropItem, match="in the future"):
         validate.process_item(mention(2, published_at=datetime.now(timezone.utc) + timedelta(days=30)))
+    with pytest.raises(DropItem, match="before 1990"):  # 0001-01-01: many sites' "no date"
+        validate.process_item(mention(3, published_at=datetime(1, 1, 1, tzinfo=timezone.utc)))
     with pytest.raises(DropItem, match="not a valid mention"):
         validate.process_item({"source": "x", "text": "", "published_at": "2024-01-01T00:00:00Z", "url": "u"})
     with pytest.raises(DropItem, match="spiders yield Mentions"):
         validate.process_item(["not", "a", "mention"])
-    assert crawler.stats.get_value("listener/invalid") == 3
+    assert crawler.stats.get_value("listener/invalid") == 4
 
 
 def test_dedupe_drops_repeats_in_one_crawl(crawler):

@@ -8,9 +8,9 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from listener.cli.render import shown
 from listener.cli.common import (
     ProjectOption, SinceOption, UntilOption, build_filters, handle_errors, print_json, settings,
 )
@@ -36,7 +36,7 @@ def _model_errors():
         try:
             yield
         except (ModelUnavailable, FileNotFoundError) as err:
-            err_console.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+            err_console.print(f"[bold red]error[/bold red]: {shown(str(err))}", highlight=False)
             raise typer.Exit(2) from None
 
 
@@ -60,7 +60,7 @@ def train(
         return
     console.print(f"trained on {report['train']} example(s); heads written to {report['heads']}")
     for bad in report["bad_lines"]:
-        console.print(f"  [red]{escape(bad['file'])} line {bad['line']}[/red]: {escape(bad['error'])}")
+        console.print(f"  [red]{shown(bad['file'])} line {bad['line']}[/red]: {shown(bad['error'])}")
     if "eval" in report:
         render_eval(console, report["eval"], title=f"held-apart eval split ({report['eval']['scored']} lines)")
 
@@ -88,7 +88,7 @@ def evaluate(
         print_json(report)
     else:
         for bad in report["bad_lines"]:
-            err_console.print(f"  [red]line {bad['line']}[/red]: {escape(bad['error'])}", highlight=False)
+            err_console.print(f"  [red]line {bad['line']}[/red]: {shown(bad['error'])}", highlight=False)
         render_eval(console, report, title=f"{file} · model {report['model']}")
     if not report.get("scored"):
         raise typer.Exit(1)
@@ -109,12 +109,12 @@ def info(json_output: bool = typer.Option(False, "--json", help="Print as JSON."
         print_json(out)
     else:
         for key, value in out.items():
-            console.print(f"[bold]{key}[/bold]: {escape(str(value))}", highlight=False)
+            console.print(f"[bold]{key}[/bold]: {shown(str(value))}", highlight=False)
 
 
 def render_eval(console: Console, report: dict, title: str = "") -> None:
     if title:
-        console.print(f"[bold]{escape(title)}[/bold]")
+        console.print(f"[bold]{shown(title)}[/bold]")
     if report.get("two_class"):
         console.print("two-class file (no neutral label): predictions are the larger of negative and positive")
     summary = Table("language", "n", "accuracy", "macro-F1", "topic micro-F1", title="sentiment and topics")

@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from listener.model import Mention
 from listener.store import register
-from listener.store.base import INTERVALS, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
+from listener.store.base import INTERVALS, CursorError, SeriesTooLong, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
 
 DEFAULT_INDEX = "listener-mentions"
 DEFAULT_PORT = 9200
@@ -261,7 +261,7 @@ def decode_cursor(cursor: str | None, kind: str) -> list | None:
             raise ValueError
         return data[1:]
     except (ValueError, TypeError, IndexError, UnicodeDecodeError):
-        raise ValueError("invalid cursor for this search; start again without one") from None
+        raise CursorError("invalid cursor for this search; start again without one") from None
 
 
 def histogram_aggregation(interval: str, tz: str, split: str | None = None) -> dict:
@@ -438,7 +438,7 @@ class ElasticStore(Store):
         if span["first"]["value"] is None:
             return []
         if (span["last"]["value"] - span["first"]["value"]) / 1000 / INTERVALS[interval] >= MAX_BUCKETS:
-            raise ValueError(f"more than {MAX_BUCKETS} buckets; choose a larger interval or a shorter range")
+            raise SeriesTooLong(f"more than {MAX_BUCKETS} buckets; choose a larger interval or a shorter range")
         response = self.client.search(index=self.index, query=query, size=0, track_total_hits=False,
                                       aggs={"series": agg})
         return series_from_buckets(response["aggregations"]["series"]["buckets"], zone, split is not None)
