@@ -53,10 +53,20 @@ class CountSpikeDetector:
         self.min_history = min_history
         self._trail = _Trail(self.windows[-1] + 1)
 
-    def score(self, t: float, value: float) -> Score:
-        """Score the bucket starting at t, then learn from it."""
-        ready = self.baseline.level is not None and self.baseline.history_seconds() >= self.min_history
+    @property
+    def ready(self) -> bool:
+        return self.baseline.level is not None and self.baseline.history_seconds() >= self.min_history
+
+    def learn(self, t: float, value: float) -> None:
+        """Learn from a bucket without scoring it (replaying history before a check)."""
         self._trail.add(self.baseline, t, value)
+        self.baseline.update(t, value)
+
+    def score(self, t: float, value: float, fraction: float = 1.0) -> Score:
+        """Score the bucket starting at t, then learn from it. A bucket still filling (the current one, at
+        `fraction` of its length) is expected to hold that fraction of a bucket, and is not learned from."""
+        ready = self.ready
+        self._trail.add(self.baseline, t, value, fraction)
         best = Score(t, float(value), self.baseline.expected(t) or 0.0, 1.0, 0.0, 1, ready)
         if ready:
             inv_r = self.baseline.inv_r
@@ -72,7 +82,10 @@ class CountSpikeDetector:
                 p = min(1.0, nbinom_sf(obs, exp, inv_r) * len(self.windows))
                 if p < best.p:
                     best = Score(t, obs, exp, p, p_to_z(p), window, True)
-        self.baseline.update(t, value)
+        if fraction >= 1.0:
+            self.baseline.update(t, value)
+        else:
+            self._trail.pop()
         return best
 
 
@@ -88,10 +101,15 @@ class _Trail:
         self.factors: deque[float] = deque(maxlen=size)
         self.levels: deque[float] = deque(maxlen=size)
 
-    def add(self, baseline: SeasonalBaseline, t: float, value: float) -> None:
+    def add(self, baseline: SeasonalBaseline, t: float, value: float, fraction: float = 1.0) -> None:
         self.values.append(float(value))
-        self.factors.append(baseline.factor(t))
+        self.factors.append(baseline.factor(t) * fraction)
         self.levels.append(baseline.level if baseline.level is not None else float(value))
+
+    def pop(self) -> None:
+        self.values.pop()
+        self.factors.pop()
+        self.levels.pop()
 
     def window(self, size: int) -> tuple[float, float] | None:
         if size > len(self.values):
@@ -117,9 +135,13 @@ class DropDetector:
         self.min_expected = min_expected
         self._trail = _Trail(window)
 
-    def score(self, t: float, value: float) -> Score:
-        ready = self.baseline.level is not None and self.baseline.history_seconds() >= self.min_history
+    def learn(self, t: float, value: float) -> None:
         self._trail.add(self.baseline, t, value)
+        self.baseline.update(t, value)
+
+    def score(self, t: float, value: float, fraction: float = 1.0) -> Score:
+        ready = self.baseline.level is not None and self.baseline.history_seconds() >= self.min_history
+        self._trail.add(self.baseline, t, value, fraction)
         result = Score(t, float(value), self.baseline.expected(t) or 0.0, 1.0, 0.0, 1, ready)
         found = self._trail.window(self.window) if ready else None
         if found is not None:
@@ -127,5 +149,90 @@ class DropDetector:
             if exp >= self.min_expected and obs < exp:
                 p = nbinom_cdf(obs, exp, self.baseline.inv_r)
                 result = Score(t, obs, exp, p, p_to_z(p), self.window, True)
-        self.baseline.update(t, value)
+        if fraction >= 1.0:
+            self.baseline.update(t, value)
+        else:
+            self._trail.pop()
         return result
+
+
+class ShareSpikeDetector:
+    """A part's share of the whole jumps: negative mentions among all, a topic (login trouble) among all.
+
+    The baseline share is a slowly forgetting ratio of counts (with a weak prior, so a brand's first
+    negative mention is not a 100 % share); the window's part is compared with a beta-binomial around
+    `share * window total`, whose extra spread stands for mentions that come in correlated bunches
+    (one thread, one outage). A volume spike with the usual mix raises nothing here; the mix changing does.
+    """
+
+    def __init__(self, step: float, windows: tuple[int, ...] = (1, 3), half_life: float = 3 * 86400.0,
+                 min_history: float = DEFAULT_MIN_HISTORY, concentration: float = 50.0):
+        self.step = step
+        self.windows = tuple(sorted(set(max(1, int(w)) for w in windows)))
+        self.min_history = min_history
+        self.concentration = concentration
+        self._a = 1.0 - 0.5 ** (step / half_life)
+        self.part = 0.5  # pseudo-counts: a weak prior share of 0.5 / 10
+        self.total = 10.0
+        self.seen = 0
+        size = self.windows[-1]
+        self._parts: deque[float] = deque(maxlen=size)
+        self._totals: deque[float] = deque(maxlen=size)
+        self._shares: deque[float] = deque(maxlen=size)
+
+    @property
+    def share(self) -> float:
+        return self.part / self.total if self.total > 0 else 0.0
+
+    @property
+    def ready(self) -> bool:
+        return self.seen * self.step >= self.min_history
+
+    def learn(self, t: float, part: float, total: float) -> None:
+        self._push(part, total)
+        self._update(part, total)
+
+    def _push(self, part: float, total: float) -> None:
+        self._parts.append(float(part))
+        self._totals.append(float(total))
+        self._shares.append(self.share)
+
+    def _update(self, part: float, total: float) -> None:
+        self.seen += 1
+        # sums that decay per bucket: the share is a ratio of recent counts, busy hours weigh more
+        self.part = self.part * (1 - self._a) + part
+        self.total = self.total * (1 - self._a) + total
+
+    def score(self, t: float, part: float, total: float, fraction: float = 1.0) -> Score:
+        ready = self.ready
+        self._push(part, total)
+        best = Score(t, float(part), self.share * total, 1.0, 0.0, 1, ready)
+        if ready:
+            for window in self.windows:
+                if window > len(self._parts):
+                    break
+                obs = sum(list(self._parts)[-window:])
+                n = sum(list(self._totals)[-window:])
+                share = self._shares[-window]
+                exp = share * n
+                if n <= 0 or obs <= exp:
+                    continue
+                p = min(1.0, betabinom_sf(obs, n, share, self.concentration) * len(self.windows))
+                if p < best.p:
+                    best = Score(t, obs, exp, p, p_to_z(p), window, True)
+        if fraction >= 1.0:
+            self._update(part, total)
+        else:
+            self._parts.pop()
+            self._totals.pop()
+            self._shares.pop()
+        return best
+
+
+def betabinom_sf(k: float, n: float, share: float, concentration: float) -> float:
+    """P(X >= k) for a beta-binomial with mean share * n and the given concentration (alpha + beta)."""
+    from scipy.stats import betabinom
+
+    share = min(max(share, 1e-4), 1 - 1e-4)
+    n = int(round(n))
+    return float(betabinom.sf(int(k) - 1, n, share * concentration, (1 - share) * concentration))
