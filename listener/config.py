@@ -147,20 +147,43 @@ class Topic(_Strict):
 
 
 class AlertRule(_Strict):
-    name: str
+    """One alert rule; listener.alerts.check evaluates it (docs/project-file.md describes every field)."""
+
+    name: str = Field(min_length=1)
     brand: str | None = None  # None = every brand
-    metric: Literal["volume", "negative", "topic"] = "volume"
+    metric: Literal["volume", "negative", "topic", "drop", "repeat_author", "engagement"] = "volume"
     topic: str | None = None
+    split: list[Literal["source", "topic"]] = Field(default_factory=list)  # also per brand x source / topic
     window: str = "1h"
     sensitivity: float = Field(default=3.0, gt=0)
     min_volume: int = Field(default=10, ge=0)
     cooldown: str = "6h"
-    channels: list[str] = Field(default_factory=list)  # Apprise URLs: mailto://, slack://, json://
+    repeat_count: int = Field(default=3, ge=2)  # repeat_author: this many complaints within the window
+    channels: list[str] = Field(default_factory=list)  # mailto:ADDRESS (SMTP), or Apprise URLs: slack://, json://
 
     @field_validator("window", "cooldown")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _window_size(cls, value: str) -> str:
+        seconds = parse_duration(value).total_seconds()
+        if seconds < 300 or seconds % 300:
+            raise ValueError(f"window {value!r} must be a multiple of 5 minutes (5m, 15m, 1h, 6h, 1d)")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^[a-z][a-z0-9+.-]*:", url):
+                raise ValueError(f"{url!r} is not a channel URL (mailto:ADDRESS, slack://..., json://HOST/PATH)")
+            digest = re.search(r"[?&]digest=([^&]*)", url)
+            if digest and digest.group(1) not in ("hourly", "daily"):
+                raise ValueError(f"{url!r}: digest must be hourly or daily, not {digest.group(1)!r}")
         return value
 
     @model_validator(mode="after")
