@@ -35,6 +35,9 @@ class Settings(BaseModel):
     reddit_url: str | None  # a Reddit-compatible base URL (tests, the demo); None = reddit.com
     youtube_url: str | None  # YouTube Data API v3 base URL; None = googleapis.com
     user_agent_contact: str
+    # The distributed runtime's Redis (Celery broker and results, source checkpoints, dead letters);
+    # None = the embedded runtime: everything runs in this process.
+    broker_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -50,6 +53,7 @@ class Settings(BaseModel):
             reddit_url=env.get("LISTENER_REDDIT_URL") or None,
             youtube_url=env.get("LISTENER_YOUTUBE_URL") or None,
             user_agent_contact=env.get("LISTENER_CONTACT_URL") or "https://github.com/listener-project/listener",
+            broker_url=env.get("LISTENER_BROKER_URL") or None,
         )
 
 
@@ -227,12 +231,37 @@ class ProjectSettings(_Strict):
         return value
 
 
+class Schedule(_Strict):
+    """How often the distributed runtime's beat runs each source and the alert check."""
+
+    default: str = "1h"  # every source not named in `sources`
+    sources: dict[str, str] = Field(default_factory=dict)  # source name -> interval, e.g. reddit = "10m"
+    alerts: str = "1m"
+
+    @field_validator("default", "alerts")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _durations(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, every in value.items():
+            try:
+                parse_duration(every)
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+        return value
+
+
 class Project(_Strict):
     project: ProjectSettings = Field(default_factory=ProjectSettings)
     brand: list[Brand] = Field(min_length=1)
     topic: list[Topic] = Field(default_factory=list)
     alert: list[AlertRule] = Field(default_factory=list)
     serp: list[SerpQuestion] = Field(default_factory=list)
+    schedule: Schedule = Field(default_factory=Schedule)
 
     @model_validator(mode="after")
     def _references(self) -> "Project":

@@ -72,6 +72,8 @@ def register_run(app: typer.Typer) -> None:
     ):
         """Gather from every source the project file configures: spiders, Reddit, YouTube.
 
+        With LISTENER_BROKER_URL set, the pass is queued for the Celery workers instead.
+
         A source without credentials is skipped with a note. Stopping with Ctrl-C is safe: checkpoints
         are written only after a batch is stored, so the next run resumes where this one stopped."""
         from listener.config import parse_duration
@@ -91,6 +93,19 @@ def register_run(app: typer.Typer) -> None:
                 else:
                     render_run_report(_out, reports)
 
+            if current.broker_url:  # the distributed runtime: the workers gather (see `listener status`)
+                from workers.enqueue import enqueue_pass
+
+                if every:
+                    raise UserInputError("--every: with LISTENER_BROKER_URL set, `listener beat` runs passes at "
+                                         "the intervals of the project file's [schedule]")
+                queued = enqueue_pass(loaded, brand, score)
+                if json_output:
+                    print_json({"queued": queued})
+                else:
+                    _out.print(f"queued {len(queued)} gather task(s): {', '.join(queued) or 'none'}; "
+                               "follow them with `listener status`", highlight=False)
+                return
             failed: list[str] = []
 
             def on_pass(reports: dict) -> None:

@@ -242,8 +242,10 @@ def merge_by_id(mentions: Iterable[Mention]) -> list[Mention]:
 
 
 def checkpoint_store(settings: Settings) -> CheckpointStore:
-    """The checkpoint file of this data folder (state.db beside the store)."""
-    return CheckpointStore(settings.data_dir / "state.db")
+    """The checkpoints of this deployment (spiders.checkpoint.open_checkpoints: Redis or state.db)."""
+    from spiders.checkpoint import open_checkpoints
+
+    return open_checkpoints(settings)
 
 
 def select_brands(project: Project, brand: str | None) -> list[Brand]:
