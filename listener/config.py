@@ -198,11 +198,24 @@ class AlertRule(_Strict):
 
 
 class SerpQuestion(_Strict):
+    """A question customers search, in one market (language, country); listener.seo reads these."""
+
     question: str = Field(min_length=2)
     brand: str
     own_page: str | None = None  # the brand's self-service page that should rank first
-    lang: str = "en"
-    country: str = "us"
+    # More self-service locations for this question: URL prefixes ("https://nimbus.example/support/") or bare
+    # domains ("community.nimbus.example"). The brand's help_center and own_page count already.
+    self_service: list[str] = Field(default_factory=list)
+    lang: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    country: str = Field(default="us", pattern=r"^[a-z]{2}$")
+    depth: int = Field(default=20, ge=1, le=100)  # how many results to read (further pages where allowed)
+
+    @field_validator("own_page")
+    @classmethod
+    def _own_page_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
 
 class ProjectSettings(_Strict):
