@@ -112,7 +112,7 @@ def register_run(app: typer.Typer) -> None:
                 show(reports)
                 failed[:] = failed_sources(reports)
                 for name in failed:
-                    _err.print(f"[bold red]failed[/bold red]: {escape(name)}: {escape(failure_of(reports[name]))}",
+                    _err.print(f"[bold red]failed[/bold red]: {shown(name)}: {shown(failure_of(reports[name]))}",
                                highlight=False)
 
             say = (lambda text: None) if json_output else (lambda text: _err.print(text, highlight=False))
