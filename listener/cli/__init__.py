@@ -30,6 +30,10 @@ err_console = Console(stderr=True)
 def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens (INFO level).")):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        # the Elasticsearch transport logs every retried connection failure as a WARNING with a traceback;
+        # the store turns the final failure into one clear line, so the CLI shows only that unless -v
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 @app.command()
@@ -185,7 +189,7 @@ def _register_plugins() -> None:
     import importlib
 
     for module_name, attr in (("listener.cli.model", "register"), ("listener.cli.sources", "register"),
-                              ("listener.cli.reddit", "register")):
+                              ("listener.cli.reddit", "register"), ("listener.cli.es", "register")):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as err:

@@ -47,6 +47,7 @@ def require_project(path):
 def handle_errors():
     """Turn the errors a user can fix into one clear message and exit code 2, never a traceback."""
     from listener.query import QuerySyntaxError
+    from listener.store.base import StoreError
 
     try:
         yield
@@ -59,6 +60,11 @@ def handle_errors():
         raise typer.Exit(2) from None
     except UserInputError as err:
         _err.print(f"[bold red]error[/bold red]: {err}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    except StoreError as err:  # unreachable store, refused query, schema to migrate: the message says what to do
+        from rich.markup import escape
+
+        _err.print(f"[bold red]error[/bold red]: store: {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
