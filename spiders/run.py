@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import time
-from typing import Any, Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 from listener.config import Project, Settings
 from listener.pipeline import BatchReport, PipelineContext
@@ -59,9 +59,10 @@ def _context(settings: Settings, project: Project, score: bool,
 
 def run_sources(settings: Settings, project: Project, *, brand: str | None = None, score: bool = True,
                 environ: Mapping[str, str] | None = None, ctx: PipelineContext | None = None,
-                crawl_env: Mapping[str, str] | None = None, crawl_overrides: Mapping[str, Any] | None = None,
                 say: Callable[[str], None] = lambda text: None) -> dict[str, dict]:
-    """One pass over every configured source; returns a summary per source."""
+    """One pass over every configured source; returns a summary per source. `environ` (default: this
+    process's) holds the credentials and is the crawl process's whole environment (site bases, proxies,
+    LISTENER_SCRAPY_SETTINGS); `ctx` is an open pipeline to reuse (a worker keeps one, model loaded)."""
     environ = os.environ if environ is None else environ
     brands = select_brands(project, brand)
     reports: dict[str, dict] = {}
@@ -69,8 +70,7 @@ def run_sources(settings: Settings, project: Project, *, brand: str | None = Non
     if spiders:
         say(f"crawling with {', '.join(spiders)}…")
         try:
-            result = crawl(spiders, project, settings, brand, score=score, overrides=crawl_overrides,
-                           env=crawl_env)
+            result = crawl(spiders, project, settings, brand, score=score, env=environ)
             reports["crawl"] = {"spiders": result.get("spiders", {}), "totals": result.get("totals", {}),
                                 "ok": result.get("ok", False), "seconds": result.get("process_s")}
         except Exception as err:  # one source failing must not stop the others

@@ -3,9 +3,9 @@
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from listener.demo.mentions import to_mentions
-from listener.demo.project import demo_project
-from listener.demo.sample import DAYS, INCIDENT_DAYS_AGO, build_sample, count_mentions
+from demo.mentions import to_mentions
+from demo.project import demo_project
+from demo.sample import DAYS, INCIDENT_DAYS_AGO, build_sample, count_mentions
 from listener.pipeline import PipelineContext, process_stream
 from listener.runtime import brand_matcher
 from listener.store import open_store

@@ -1,5 +1,5 @@
 """YouTube: the parse layer on saved API answers (tests/fixtures/youtube), and the client for real against the
-local YouTube Data API server (listener.demo.servers.youtube) on 127.0.0.1."""
+local YouTube Data API server (demo.servers.youtube) on 127.0.0.1."""
 
 import json
 import logging
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from listener.config import Brand, ConfigError, Settings
-from listener.demo.servers.youtube import YouTubeServer, make_video, make_yt_comment
+from demo.servers.youtube import YouTubeServer, make_video, make_yt_comment
 from listener.pipeline import BrandMatcher
 from spiders.checkpoint import CheckpointStore
 from spiders.sources import Retry, SourceError

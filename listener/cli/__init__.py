@@ -37,20 +37,6 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what 
 
 
 @app.command()
-def demo(
-    score: bool = typer.Option(True, help="Score sentiment and topics with the transformer."),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-):
-    """Gather the bundled sample data through the real pipeline, offline, and show what listener finds."""
-    from listener.demo.run import run_demo
-
-    with handle_errors():
-        summary = run_demo(settings(), score=score, console=None if json_output else console)
-    if json_output:
-        print_json(summary)
-
-
-@app.command()
 def ingest(
     file: Path = typer.Argument(..., help="JSON Lines file, one mention object per line ('-' for stdin)."),
     project: Optional[Path] = ProjectOption,
@@ -185,18 +171,11 @@ def check(project: Optional[Path] = ProjectOption):
 
 
 def _register_plugins() -> None:
-    """Command groups that live beside their subject: the model, and the sources."""
-    import importlib
+    """Command groups that live beside their subject (the model, the sources, the demo, the workers) join
+    through the `listener.commands` entry points (listener.cli.plugins)."""
+    from listener.cli.plugins import register_all
 
-    for module_name, attr in (("listener.cli.model", "register"), ("listener.cli.sources", "register"),
-                              ("listener.cli.reddit", "register"), ("listener.cli.es", "register")):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name != module_name:
-                raise
-            continue
-        getattr(module, attr)(app)
+    register_all(app)
 
 
 _register_plugins()

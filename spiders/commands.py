@@ -1,8 +1,9 @@
 """`listener crawl` (the Scrapy spiders once, in a fresh process) and `listener run` (every configured
-source once, or every N minutes)."""
+source once, or every N minutes). They join the CLI through the `listener.commands` entry point."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -38,14 +39,14 @@ def register(app: typer.Typer) -> None:
 
         Each crawl runs in its own process and picks up where the last one stopped. Set
         LISTENER_HTTPCACHE=1 while developing a parser to keep responses for a day."""
-        # spiders/ imports listener, not the other way round: the import stays inside the command.
         from spiders.crawl import CrawlError, crawl as run_crawl
 
         with handle_errors():
             current = settings()
             loaded = require_project(project)
             try:
-                report = run_crawl(spider, loaded, current, brand=brand, score=score, stream_logs=not json_output)
+                report = run_crawl(spider, loaded, current, brand=brand, score=score,
+                                   stream_logs=verbose() and not json_output)
             except ValueError as err:
                 raise UserInputError(str(err)) from None
             except CrawlError as err:
@@ -90,12 +91,52 @@ def register_run(app: typer.Typer) -> None:
                 else:
                     render_run_report(_out, reports)
 
+            failed: list[str] = []
+
+            def on_pass(reports: dict) -> None:
+                show(reports)
+                failed[:] = failed_sources(reports)
+                for name in failed:
+                    _err.print(f"[bold red]failed[/bold red]: {escape(name)}: {escape(failure_of(reports[name]))}",
+                               highlight=False)
+
             say = (lambda text: None) if json_output else (lambda text: _err.print(text, highlight=False))
             try:
-                run_forever(current, loaded, interval, on_pass=show, stop_after=None if every else 1,
+                run_forever(current, loaded, interval, on_pass=on_pass, stop_after=None if every else 1,
                             brand=brand, score=score, say=say)
             except KeyboardInterrupt:
                 _err.print("stopped; every stored batch is checkpointed, the next run resumes from there")
+        if failed:  # the last pass's failures: a source that failed is never reported as success
+            raise typer.Exit(1)
+
+
+def verbose() -> bool:
+    """`listener -v` sets INFO logging; only then does Scrapy's own log reach the terminal."""
+    return logging.getLogger().isEnabledFor(logging.INFO)
+
+
+def failed_sources(reports: dict) -> list[str]:
+    """The sources of a pass that failed: an error, a crawl that logged errors or crashed, an API source
+    whose streams failed. Skipped sources (no credentials) are not failures: they say what to set."""
+    failed = []
+    for name, report in reports.items():
+        if "skipped" in report:
+            continue
+        if "error" in report or report.get("errors") or (name == "crawl" and not report.get("ok", True)):
+            failed.append(name)
+    return failed
+
+
+def failure_of(report: dict) -> str:
+    """One line saying why a source failed."""
+    if "error" in report:
+        return str(report["error"])
+    if report.get("errors"):
+        errors = report["errors"]
+        return str(errors[0]) + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else "")
+    bad = [name for name, stats in (report.get("spiders") or {}).items()
+           if stats.get("errors") or stats.get("finish_reason") not in (None, "finished")]
+    return "the crawl logged errors" + (f" in {', '.join(bad)}" if bad else "") + " (see --json or -v)"
 
 
 def render_run_report(console: Console, reports: dict) -> None:

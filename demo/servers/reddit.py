@@ -29,7 +29,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from listener.demo.servers.base import LocalApiServer, Request, Response
+from demo.servers.base import LocalApiServer, Request, Response
 
 MAX_PAGE = 100  # children per listing page, as on Reddit
 LISTING_CAP = 1000  # Reddit's listings end after about 1000 items

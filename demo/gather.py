@@ -1,6 +1,6 @@
 """The demo's gathering: the sample served on 127.0.0.1 and fetched by the real spiders and API clients.
 
-`gather_through_sources` renders the sample (`listener.demo.render`), starts three local servers (a Reddit
+`gather_through_sources` renders the sample (`demo.render`), starts three local servers (a Reddit
 API, a YouTube Data API, and a web server standing in for the review sites, the news feed and the forum),
 runs one pass of `listener run` over the demo project (`spiders.run.run_sources`: the Scrapy spiders in
 their own process, Reddit through PRAW and YouTube in this one), and stops the servers whatever happens.
@@ -15,6 +15,7 @@ asks for) starts over, so a new run of the demo re-reads the sample on its new t
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -23,11 +24,11 @@ from typing import Any, Callable, Mapping
 from rich.markup import escape
 
 from listener.config import Project, Settings
-from listener.demo.render import Rendered, render, site_bases
-from listener.demo.sample import SamplePost
-from listener.demo.servers.reddit import RedditServer
-from listener.demo.servers.sites import SiteServer
-from listener.demo.servers.youtube import YouTubeServer
+from demo.render import Rendered, render, site_bases
+from demo.sample import SamplePost
+from demo.servers.reddit import RedditServer
+from demo.servers.sites import SiteServer
+from demo.servers.youtube import YouTubeServer
 from listener.pipeline import BatchReport, PipelineContext
 
 # Made-up credentials that only the demo's servers accept.
@@ -88,8 +89,11 @@ def gather_through_sources(settings: Settings, project: Project, posts: list[Sam
         from spiders.run import run_sources
         from spiders.settings import LOCAL_OVERRIDES
 
-        reports = run_sources(gather_settings, project, score=ctx.scorer is not None, environ=dict(CREDENTIALS),
-                              ctx=ctx, crawl_env=crawl_environment(proxy), crawl_overrides=LOCAL_OVERRIDES,
+        # One environment for the gatherers: the API clients read the credentials from it and the crawl
+        # process gets it whole, with the local-server Scrapy settings (no politeness delays on 127.0.0.1).
+        environ = {**crawl_environment(proxy), **CREDENTIALS,
+                   "LISTENER_SCRAPY_SETTINGS": json.dumps(LOCAL_OVERRIDES)}
+        reports = run_sources(gather_settings, project, score=ctx.scorer is not None, environ=environ, ctx=ctx,
                               say=say)
     finally:
         for server in (sites, youtube, reddit):

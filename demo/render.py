@@ -1,9 +1,9 @@
 """The demo's sample rendered into what its local servers serve, in each source's real shapes.
 
-Pure functions: `render(posts)` turns `listener.demo.sample` posts into Reddit things, YouTube videos and
+Pure functions: `render(posts)` turns `demo.sample` posts into Reddit things, YouTube videos and
 comments, and web pages (Trustpilot company pages, App Store review feeds, Google Play app pages, an RSS
 feed with its articles, forum threads), plus the demo project's sources pointing at them. Nothing here
-opens a socket; `listener.demo.gather` serves the result and runs the real gatherers over it.
+opens a socket; `demo.gather` serves the result and runs the real gatherers over it.
 
 Web pages live on made-up hosts under `.example` (reserved, never resolvable): trustpilot.example,
 itunes.example, play.example, news.example, blog.example, forum.example. The crawl reaches them through
@@ -30,10 +30,10 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
-from listener.demo.project import demo_project
-from listener.demo.sample import SamplePost
-from listener.demo.servers.reddit import make_comment, make_submission
-from listener.demo.servers.youtube import make_video, make_yt_comment
+from demo.project import demo_project
+from demo.sample import SamplePost
+from demo.servers.reddit import make_comment, make_submission
+from demo.servers.youtube import make_video, make_yt_comment
 from listener.runtime import brand_matcher
 
 # The made-up hosts of the web sources (see the module docstring); the crawl sends them to the site server.
@@ -561,7 +561,7 @@ def forum_listing(posts: list[SamplePost]) -> dict[str, list[str]]:
     for the brand it is about when that brand's query matches it (else for the first brand whose query
     does). The off-topic threads in the sample (cloud photography, telescopes) are served but listed for
     no brand, as nobody would list them."""
-    from listener.demo.mentions import to_mentions
+    from demo.mentions import to_mentions
 
     matcher = brand_matcher(demo_project())
     listing: dict[str, list[str]] = {name: [] for name in BRANDS}

@@ -1,4 +1,5 @@
-"""`listener reddit` and `listener youtube`: one incremental pass of an API source into the store."""
+"""`listener reddit` and `listener youtube`: one incremental pass of an API source into the store (they join
+the CLI through the `listener.commands` entry point)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The demo's sample data: hand-written posts, reviews, articles and comments placed on a 21-day timeline.
 
-The content (listener/demo/data/content_{en,fa,ar}.jsonl) was written for this project. Each line is one
+The content (demo/data/content_{en,fa,ar}.jsonl) was written for this project. Each line is one
 of these objects:
   {"type": "thread", "subreddit": "...", "brand": "...", "title": "...", "text": "...",
    "comments": [{"text": "...", "replies": [{"text": "..."}]}], "incident": false}
@@ -9,7 +9,7 @@ of these objects:
   {"type": "article", "site": "news|blog|forum", "brand": "...", "title": "...", "text": "...", "incident": false}
   {"type": "video", "brand": "...", "title": "...", "comments": [{"text": "..."}], "incident": false}
 This module gives each item a time, an author and ids, deterministically from a seed, and returns
-source-agnostic `SamplePost`s; `listener.demo.render` renders them into the shapes the real sources
+source-agnostic `SamplePost`s; `demo.render` renders them into the shapes the real sources
 serve (Reddit API JSON, review pages, feeds, YouTube API JSON), which the real gatherers then fetch.
 
 The planted incident: on day INCIDENT_DAY_AGO before the end, Nimbus verification codes stop arriving
@@ -62,12 +62,12 @@ class SamplePost:
 
 
 def load_content(lang: str) -> list[dict]:
-    text = resources.files("listener.demo").joinpath(f"data/content_{lang}.jsonl").read_text(encoding="utf-8")
+    text = resources.files("demo").joinpath(f"data/content_{lang}.jsonl").read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def load_authors(lang: str) -> list[str]:
-    text = resources.files("listener.demo").joinpath(f"data/authors_{lang}.txt").read_text(encoding="utf-8")
+    text = resources.files("demo").joinpath(f"data/authors_{lang}.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 

@@ -16,7 +16,7 @@ request log and `fail_next`). What it serves, in order:
 
 Files get an ETag and Last-Modified, and a matching If-None-Match / If-Modified-Since gets 304.
 "{{base}}" in a file is replaced by the server's base URL (for absolute links in feeds and pages).
-`python -m listener.demo.servers.sites FOLDER [--port N]` serves a folder by hand.
+`python -m demo.servers.sites FOLDER [--port N]` serves a folder by hand.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from listener.demo.servers.base import LocalApiServer, Request, Response
+from demo.servers.base import LocalApiServer, Request, Response
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/rss+xml", "application/atom+xml")
 mimetypes.add_type("application/rss+xml", ".rss")

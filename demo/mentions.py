@@ -7,7 +7,7 @@ without starting servers.
 
 from __future__ import annotations
 
-from listener.demo.sample import SamplePost
+from demo.sample import SamplePost
 from listener.model import Mention
 
 _SOURCE = {"reddit": "reddit", "youtube": "youtube", "trustpilot": "trustpilot", "appstore": "app_store",

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from listener.config import Settings
-from listener.demo.gather import gather_through_sources
-from listener.demo.project import demo_project
-from listener.demo.render import render
-from listener.demo.sample import INCIDENT_DAYS_AGO, build_sample, count_mentions
+from demo.gather import gather_through_sources
+from demo.project import demo_project
+from demo.render import render
+from demo.sample import INCIDENT_DAYS_AGO, build_sample, count_mentions
 from listener.runtime import open_settings_store, pipeline_context
 from listener.store.base import Filters
 

@@ -24,8 +24,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from listener.demo.servers.base import LocalApiServer, Request, Response
-from listener.demo.servers.reddit import compile_search
+from demo.servers.base import LocalApiServer, Request, Response
+from demo.servers.reddit import compile_search
 
 COSTS = {"search": 100, "videos": 1, "commentThreads": 1, "comments": 1}
 INLINE_REPLIES = 5  # commentThreads.list shows a few replies; comments.list?parentId= has them all
