@@ -16,6 +16,18 @@ from listener.model import Mention
 TermField = Literal["sentiment", "topic", "source", "brand", "lang", "author", "domain"]
 TERM_FIELDS: tuple[str, ...] = ("sentiment", "topic", "source", "brand", "lang", "author", "domain")
 # Bucket sizes the time series accepts, in seconds.
+class SeriesTooLong(ValueError):
+    """A time series would have more buckets than anyone can read: the range or the interval must change."""
+
+
+class QueryTooSlow(ValueError):
+    """A read (search, count, statistics) ran past the store's time limit and was stopped."""
+
+
+class CursorError(ValueError):
+    """A search cursor that this store did not make for this kind of search."""
+
+
 INTERVALS: dict[str, int] = {"5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "3h": 10800, "6h": 21600,
                              "12h": 43200, "1d": 86400}
 
@@ -145,6 +157,14 @@ class SchemaMismatch(StoreError):
 
 class QueryRejected(StoreError, ValueError):
     """The back end refused a syntactically valid query (too many clauses or buckets, a bad cursor)."""
+
+
+class InvalidCursor(CursorError, QueryRejected):
+    """A cursor the back end cannot use: damaged, forged, or its point in time expired."""
+
+
+class TooManyBuckets(SeriesTooLong, QueryRejected):
+    """An aggregation over the cluster's search.max_buckets (or listener's own bucket limit)."""
 
 
 class WriteFailed(StoreError):

@@ -51,8 +51,8 @@ from zoneinfo import ZoneInfo
 from listener.model import Mention
 from listener.store import register
 from listener.store.base import (
-    INTERVALS, TERM_FIELDS, ErasureIncomplete, Filters, Hit, Page, QueryRejected, SchemaMismatch, Store,
-    UpsertResult, WriteFailed,
+    INTERVALS, TERM_FIELDS, ErasureIncomplete, Filters, Hit, InvalidCursor, Page, SchemaMismatch,
+    Store, TooManyBuckets, UpsertResult, WriteFailed,
 )
 from listener.store.elastic_connect import (  # noqa: F401  (parse_url, DEFAULT_* are part of this module's API)
     DEFAULT_INDEX, DEFAULT_PORT, client_options, connect, parse_url, translate_errors,
@@ -267,7 +267,7 @@ def encode_cursor(kind: str, values: Sequence) -> str:
 
 
 def decode_cursor(cursor: str | None, kind: str) -> list | None:
-    """The values of a cursor made by encode_cursor(kind, ...); QueryRejected (a ValueError) if it is not one:
+    """The values of a cursor made by encode_cursor(kind, ...); InvalidCursor (a ValueError) if it is not one:
     checked here, so a forged or damaged cursor is the user's error, never a server error."""
     if not cursor:
         return None
@@ -283,7 +283,7 @@ def decode_cursor(cursor: str | None, kind: str) -> list | None:
                 raise ValueError
         return data[1:]
     except (ValueError, TypeError, IndexError, UnicodeDecodeError):
-        raise QueryRejected("invalid cursor for this search; start again without one") from None
+        raise InvalidCursor("invalid cursor for this search; start again without one") from None
 
 
 def histogram_source(interval: str, tz: str) -> dict:
@@ -562,12 +562,12 @@ class ElasticStore(Store):
                 return self.client.search(**target, **body)
             except NotFoundError:
                 if from_cursor and "pit" in body:  # search_context_missing_exception: the point in time expired
-                    raise QueryRejected(f"this cursor has expired (its search is more than {PIT_KEEP_ALIVE} old); "
+                    raise InvalidCursor(f"this cursor has expired (its search is more than {PIT_KEEP_ALIVE} old); "
                                         f"start again without it") from None
                 raise
             except BadRequestError:
                 if from_cursor:  # a well-formed cursor the server cannot use (a forged point-in-time id)
-                    raise QueryRejected("invalid cursor for this search; start again without one") from None
+                    raise InvalidCursor("invalid cursor for this search; start again without one") from None
                 raise
 
     def _open_pit(self) -> str:
@@ -618,7 +618,7 @@ class ElasticStore(Store):
     def terms(self, filters: Filters, field: str, size: int = 10) -> list[tuple[str, int]]:
         """Most common first, ties by value (exact on one shard; Elasticsearch's usual approximation on more)."""
         if size > self.max_buckets():
-            raise QueryRejected(f"size {size} is more than the cluster's search.max_buckets ({self.max_buckets()})")
+            raise TooManyBuckets(f"size {size} is more than the cluster's search.max_buckets ({self.max_buckets()})")
         agg = {"terms": {"field": _term_field(field), "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
         with self._errors():
             response = self.client.search(index=self.index, query=build_query(filters), size=0,
@@ -663,7 +663,7 @@ class ElasticStore(Store):
         # +2: a calendar day or hour bucket may start before the first mention and DST adds an hour
         expected = (span["last"]["value"] - span["first"]["value"]) / 1000 / INTERVALS[interval] + 2
         if expected > limit:
-            raise QueryRejected(f"about {int(expected)} time buckets is more than {limit} (the cluster's "
+            raise TooManyBuckets(f"about {int(expected)} time buckets is more than {limit} (the cluster's "
                                 f"search.max_buckets or listener's limit); choose a larger interval or a shorter range")
         with self._errors():
             response = self.client.search(index=self.index, query=query, size=0, track_total_hits=False,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterator, Mapping
 from urllib.parse import unquote, urlsplit
 
-from listener.store.base import QueryRejected, StoreConfigError, StoreError, StoreUnavailable
+from listener.store.base import QueryRejected, StoreConfigError, StoreError, StoreUnavailable, TooManyBuckets
 
 DEFAULT_INDEX = "listener-mentions"
 DEFAULT_PORT = 9200
@@ -232,7 +232,7 @@ def translate_errors(where: str, secrets: list[str] = ()) -> Iterator[None]:
             raise QueryRejected("Elasticsearch refused the query: it expands to too many terms (too_many_clauses); "
                                 "make the prefixes (word*) longer or the query narrower") from None
         if "too_many_buckets_exception" in types:
-            raise QueryRejected(f"Elasticsearch refused the aggregation: too many buckets ({error_reason(err)}); "
+            raise TooManyBuckets(f"Elasticsearch refused the aggregation: too many buckets ({error_reason(err)}); "
                                 f"choose a larger interval or a shorter time range") from None
         if err.status_code == 400:
             raise QueryRejected(redact(f"Elasticsearch refused the request: {error_reason(err)}",
