@@ -143,8 +143,9 @@ class StoreError(Exception):
     and exits 2). Messages never contain credentials."""
 
 
-class StoreUnavailable(StoreError):
-    """The store cannot be reached or refused the connection (address, TLS, credentials, version)."""
+class StoreUnavailable(StoreError, ConnectionError):
+    """The store cannot be reached or refused the connection (address, TLS, credentials, version). A
+    ConnectionError (an OSError) too, so task runners that retry connection failures retry this."""
 
 
 class StoreConfigError(StoreError, ValueError):
@@ -167,9 +168,10 @@ class TooManyBuckets(SeriesTooLong, QueryRejected):
     """An aggregation over the cluster's search.max_buckets (or listener's own bucket limit)."""
 
 
-class WriteFailed(StoreError):
+class WriteFailed(StoreError, RuntimeError):
     """Some documents of a batch were not written after retries; the batch must be retried as a whole (upserts
-    are idempotent) or sent to the dead-letter list. `failures` holds (mention id, reason)."""
+    are idempotent) or sent to the dead-letter list. `failures` holds (mention id, reason). A RuntimeError
+    too: a busy cluster may take the batch later, so task runners retry it (and dead-letter it at the end)."""
 
     def __init__(self, failures: list[tuple[str, str]], written: int = 0):
         self.failures = failures
@@ -179,5 +181,6 @@ class WriteFailed(StoreError):
         super().__init__(f"{len(failures)} mention(s) of the batch were not stored: {shown}{more}")
 
 
-class ErasureIncomplete(StoreError):
-    """forget_author could not prove the author's mentions are gone; running it again is safe."""
+class ErasureIncomplete(StoreError, RuntimeError):
+    """forget_author could not prove the author's mentions are gone; running it again is safe (and a task
+    runner that retries RuntimeErrors will)."""
