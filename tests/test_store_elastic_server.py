@@ -199,13 +199,14 @@ def _span(first_s: int, last_s: int) -> Response:
 
 def test_bucket_count_is_checked_against_search_max_buckets_before_asking(server):
     store = open_store(server)
-    server.script("GET", "/_cluster/settings$", Response(200, {"persistent": {"search.max_buckets": "100"},
-                                                               "defaults": {"search.max_buckets": "65536"}}))
+    server.script("GET", "/_cluster/settings$", Response(200, {"persistent": {"search": {"max_buckets": "100"}},
+                                                               "defaults": {"search": {"max_buckets": "65536"}}}))
     start = int(dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc).timestamp())
     server.script("POST", "/_search$", _span(start, start + 200 * 86400))
     with pytest.raises(SeriesTooLong, match="more than 100"):  # what the CLI and API report for SQLite too
         store.timeseries(Filters(), "1d")
     assert len(server.calls("POST", "/_search$")) == 1  # the span only, never the histogram
+    assert server.calls("GET", "/_cluster/settings$")[0].query["include_defaults"] == "true"
 
 
 def test_too_many_buckets_from_the_server_is_a_clear_error(server):

@@ -634,10 +634,12 @@ class ElasticStore(Store):
             value = None
             try:
                 with self._errors():
-                    settings = self.client.cluster.get_settings(include_defaults=True, flat_settings=True,
-                                                                filter_path="*.search.max_buckets")
+                    settings = self.client.cluster.get_settings(include_defaults=True,
+                                                                filter_path="**.max_buckets")
                 for level in ("transient", "persistent", "defaults"):  # the first one set wins
-                    value = value or (settings.get(level) or {}).get("search.max_buckets")
+                    found = settings.get(level) or {}
+                    # nested ({"search": {"max_buckets": ...}}), or flat if the cluster stored it so
+                    value = value or (found.get("search") or {}).get("max_buckets") or found.get("search.max_buckets")
             except StoreError:  # e.g. no cluster:monitor privilege: assume the default
                 value = None
             self._max_buckets = int(value) if value else DEFAULT_SEARCH_MAX_BUCKETS
