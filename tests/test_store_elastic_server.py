@@ -480,3 +480,21 @@ def test_an_export_reads_one_point_in_time_and_closes_it(server):
     assert searches[0].body["pit"]["id"] == "pit-x" and searches[1].body["pit"]["id"] == "pit-y"
     assert searches[1].body["search_after"] == [2, b.id, 6]
     assert server.calls("DELETE", "/_pit$")[0].body == {"id": "pit-y"}
+
+
+def test_credentials_never_reach_the_logs(caplog, certificate):
+    """Everything logged at DEBUG while connecting, writing and failing carries neither the password nor the key."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    password, api_key = "pw-5f1c2e", "a2V5aWQ6bG9nLXRlc3Qta2V5"
+    with FakeElasticsearch("8.19.3", auth="Basic " + base64.b64encode(f"elastic:{password}".encode()).decode()) as server:
+        index, options = client_options(server.store_url(userinfo=f"elastic:{password}"), {})
+        store = es.ElasticStore(index, **{**FAST, **options})
+        store.upsert([mention("a")])
+        index, options = client_options(server.store_url(), {"LISTENER_ES_API_KEY": api_key})
+        with pytest.raises(StoreUnavailable):
+            es.ElasticStore(index, **options)
+    assert caplog.records, "the transport logged nothing: the test would prove nothing"
+    for secret in (password, api_key, base64.b64encode(f"elastic:{password}".encode()).decode()):
+        assert secret not in caplog.text

@@ -13,7 +13,8 @@ Settings (environment; documented in README.md):
 Why the compatibility header: the 9.x client asks for `compatible-with=9`, which an Elasticsearch 8 server
 refuses (media_type_header_exception). Every supported server (8.x, 9.x) accepts `compatible-with=8`, so the
 first request (GET /) asks with 8, reads the server's major version, and from then on the client asks for
-that version. The 8.x and 9.x APIs the store uses are the same, so one client serves both.
+that version (or its own, if older). The 8.x and 9.x APIs the store uses are the same, so one client (8.13+
+or 9.x) serves both.
 """
 
 from __future__ import annotations
@@ -139,7 +140,10 @@ def connect(hosts: list[str], **options):
         client.close()
         raise StoreUnavailable(f"Elasticsearch at {where} is version {number}; listener supports Elasticsearch "
                                f"{' and '.join(f'{m}.x' for m in SUPPORTED_MAJORS)}")
-    client.transport.compatible_with = major
+    # an 8.x client talking to a 9.x server keeps asking for 8 (the server accepts it; the client knows 8's shapes)
+    from elasticsearch import __versionstr__ as client_version
+
+    client.transport.compatible_with = min(major, int(client_version.split(".")[0]))
     client.server_version = number  # for `status` and messages
     return client
 
