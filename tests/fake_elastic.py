@@ -323,7 +323,8 @@ def bulk_rejection(doc_id: str, index: str, op: str = "index") -> dict:
     return {op: {"_index": index, "_id": doc_id, "status": 429, "error": {
         "type": "es_rejected_execution_exception",
         "reason": "rejected execution of coordinating operation [shard_detail=[listener][0][P], "
-                  "shard_coordinating_and_primary_bytes=0, shard_operation_bytes=1024, shard_max_coordinating_and_primary_bytes=0]"}}}
+                  "shard_coordinating_and_primary_bytes=0, shard_operation_bytes=1024, "
+                  "shard_max_coordinating_and_primary_bytes=0]"}}}
 
 
 def bulk_failure(doc_id: str, index: str, kind: str, reason: str, status: int = 400, op: str = "index") -> dict:

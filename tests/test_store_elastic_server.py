@@ -80,7 +80,8 @@ def test_rejected_documents_are_retried_until_stored(server):
     store = open_store(server)
     batch = [mention("a"), mention("b"), mention("c")]
     b_id = batch[1].id
-    server.script("PUT", "/_bulk$", bulk_answer(lambda i, idx: bulk_rejection(i, idx) if i == b_id else bulk_item(i, idx)))
+    server.script("PUT", "/_bulk$",
+                  bulk_answer(lambda i, idx: bulk_rejection(i, idx) if i == b_id else bulk_item(i, idx)))
     result = store.upsert(batch)
     assert (result.inserted, result.updated) == (3, 0)
     bulks = server.calls("PUT", "/_bulk$")
@@ -127,9 +128,11 @@ def test_a_query_the_server_refuses_becomes_a_query_error(server):
     store = open_store(server)
     too_many = error(400, "search_phase_execution_exception", "all shards failed", phase="query",
                      failed_shards=[{"shard": 0, "index": "listener-test-v2", "reason": {
-                         "type": "query_shard_exception", "reason": "failed to create query: maxClauseCount is set to 1024",
+                         "type": "query_shard_exception",
+                         "reason": "failed to create query: maxClauseCount is set to 1024",
                          "caused_by": {"type": "too_many_nested_clauses",
-                                       "reason": "Query contains too many nested clauses; maxClauseCount is set to 1024"}}}])
+                                       "reason": "Query contains too many nested clauses; "
+                                                 "maxClauseCount is set to 1024"}}}])
     server.script("POST", "/_search$", too_many)
     with pytest.raises(QueryRejected, match="too many terms"):
         store.search(Filters(query="refundsandmore* NEAR/3 fee"))
@@ -380,7 +383,8 @@ def test_relevance_pages_read_one_point_in_time(server):
 def test_an_expired_point_in_time_is_a_clear_cursor_error(server):
     store = open_store(server)
     cursor = es.encode_cursor("r", ["pit-old", 1.0, 1, "x", 7])
-    server.script("POST", "/_search$", error(404, "search_context_missing_exception", "No search context found for id [1]"))
+    server.script("POST", "/_search$",
+                  error(404, "search_context_missing_exception", "No search context found for id [1]"))
     with pytest.raises(CursorError, match="cursor has expired"):
         store.search(Filters(query="acme"), sort="relevance", cursor=cursor)
 
@@ -488,7 +492,8 @@ def test_credentials_never_reach_the_logs(caplog, certificate):
 
     caplog.set_level(logging.DEBUG)
     password, api_key = "pw-5f1c2e", "a2V5aWQ6bG9nLXRlc3Qta2V5"
-    with FakeElasticsearch("8.19.3", auth="Basic " + base64.b64encode(f"elastic:{password}".encode()).decode()) as server:
+    basic = "Basic " + base64.b64encode(f"elastic:{password}".encode()).decode()
+    with FakeElasticsearch("8.19.3", auth=basic) as server:
         index, options = client_options(server.store_url(userinfo=f"elastic:{password}"), {})
         store = es.ElasticStore(index, **{**FAST, **options})
         store.upsert([mention("a")])
@@ -498,3 +503,23 @@ def test_credentials_never_reach_the_logs(caplog, certificate):
     assert caplog.records, "the transport logged nothing: the test would prove nothing"
     for secret in (password, api_key, base64.b64encode(f"elastic:{password}".encode()).decode()):
         assert secret not in caplog.text
+
+
+def test_results_from_only_some_shards_are_refused(server):
+    """Elasticsearch answers 200 with the shards that worked; counts from half an index look right and are not."""
+    store = open_store(server)
+    partial = {"took": 4, "timed_out": False,
+               "_shards": {"total": 3, "successful": 2, "skipped": 0, "failed": 1, "failures": [
+                   {"shard": 1, "index": "listener-test-v2", "node": "n2",
+                    "reason": {"type": "node_not_connected_exception", "reason": "[n2] Node not connected"}}]},
+               "hits": {"total": {"value": 40, "relation": "eq"}, "hits": []}}
+    server.script("POST", "/_search$", Response(200, partial))
+    with pytest.raises(StoreUnavailable, match="1 of 3 shards .* failed .*node_not_connected_exception"):
+        store.search(Filters())
+    server.script("POST", "/_count$", Response(200, {"count": 40, "_shards": partial["_shards"]}))
+    with pytest.raises(StoreUnavailable, match="incomplete"):
+        store.count(Filters())
+    timed_out = {**partial, "timed_out": True, "_shards": {"total": 1, "failed": 0}}
+    server.script("POST", "/_search$", Response(200, timed_out))
+    with pytest.raises(StoreUnavailable, match="time-out"):
+        store.terms(Filters(), "source")

@@ -52,7 +52,7 @@ from listener.model import Mention
 from listener.store import register
 from listener.store.base import (
     INTERVALS, TERM_FIELDS, ErasureIncomplete, Filters, Hit, InvalidCursor, Page, SchemaMismatch,
-    Store, TooManyBuckets, UpsertResult, WriteFailed,
+    Store, StoreUnavailable, TooManyBuckets, UpsertResult, WriteFailed,
 )
 from listener.store.elastic_connect import (  # noqa: F401  (parse_url, DEFAULT_* are part of this module's API)
     DEFAULT_INDEX, DEFAULT_PORT, client_options, connect, parse_url, translate_errors,
@@ -357,6 +357,22 @@ class ElasticStore(Store):
     def _errors(self):
         return translate_errors(self.where)
 
+    def _read(self, call, **kwargs) -> dict:
+        """A search or count that is complete, or an error: a response from only some shards (a shard down or
+        failing) or cut by a search time-out has counts that look right and are not, so it is refused."""
+        response = call(**kwargs)
+        shards = response.get("_shards") or {}
+        if shards.get("failed"):
+            reasons = "; ".join(sorted({f"{(f.get('reason') or {}).get('type', 'error')}: "
+                                        f"{(f.get('reason') or {}).get('reason', '')}"
+                                        for f in shards.get("failures") or []}))[:300]
+            raise StoreUnavailable(f"{shards['failed']} of {shards.get('total', '?')} shards of {self.index!r} "
+                                   f"failed ({reasons or 'no reason given'}); results would be incomplete")
+        if response.get("timed_out"):
+            raise StoreUnavailable(f"Elasticsearch stopped the search of {self.index!r} at its time-out "
+                                   f"(search.default_search_timeout); results would be incomplete: narrow the query")
+        return response
+
     # ------------------------------------------------------------ the index
 
     def concrete_index(self, version: int = SCHEMA_VERSION) -> str:
@@ -453,7 +469,7 @@ class ElasticStore(Store):
             problems = _erasure_problems(outcome)
             with self._errors():
                 self.client.indices.refresh(index=self.index)
-                remaining = int(self.client.count(index=self.index, query=query)["count"])
+                remaining = int(self._read(self.client.count, index=self.index, query=query)["count"])
             if remaining == 0:
                 return removed
         detail = "; ".join(problems[:3]) or "documents remained after the deletion"
@@ -507,7 +523,7 @@ class ElasticStore(Store):
 
     def count(self, filters: Filters) -> int:
         with self._errors():
-            return int(self.client.count(index=self.index, query=build_query(filters))["count"])
+            return int(self._read(self.client.count, index=self.index, query=build_query(filters))["count"])
 
     def search(self, filters: Filters, sort: Literal["date", "relevance"] = "date", limit: int = 20,
                cursor: str | None = None) -> Page:
@@ -559,7 +575,7 @@ class ElasticStore(Store):
         target = {} if "pit" in body else {"index": self.index}
         with self._errors():
             try:
-                return self.client.search(**target, **body)
+                return self._read(self.client.search, **target, **body)
             except NotFoundError:
                 if from_cursor and "pit" in body:  # search_context_missing_exception: the point in time expired
                     raise InvalidCursor(f"this cursor has expired (its search is more than {PIT_KEEP_ALIVE} old); "
@@ -600,8 +616,8 @@ class ElasticStore(Store):
                 else:
                     extra["index"] = self.index
                 with self._errors():
-                    response = self.client.search(query=query, sort=sort, size=batch_size, source_includes=["doc"],
-                                                  track_total_hits=False, **extra)
+                    response = self._read(self.client.search, query=query, sort=sort, size=batch_size,
+                                          source_includes=["doc"], track_total_hits=False, **extra)
                 pit = response.get("pit_id", pit)
                 raw = response["hits"]["hits"]
                 for item in raw:
@@ -621,8 +637,8 @@ class ElasticStore(Store):
             raise TooManyBuckets(f"size {size} is more than the cluster's search.max_buckets ({self.max_buckets()})")
         agg = {"terms": {"field": _term_field(field), "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
         with self._errors():
-            response = self.client.search(index=self.index, query=build_query(filters), size=0,
-                                          aggs={"values": agg}, track_total_hits=False)
+            response = self._read(self.client.search, index=self.index, query=build_query(filters), size=0,
+                                  aggs={"values": agg}, track_total_hits=False)
         return [(str(b["key"]), int(b["doc_count"])) for b in response["aggregations"]["values"]["buckets"]]
 
     def max_buckets(self) -> int:
@@ -656,9 +672,9 @@ class ElasticStore(Store):
         extra = [{"exists": {"field": _term_field(split)}}] if split else []
         query = build_query(filters, extra=extra)
         with self._errors():
-            span = self.client.search(index=self.index, query=query, size=0, track_total_hits=False,
-                                      aggs={"first": {"min": {"field": "published_at"}},
-                                            "last": {"max": {"field": "published_at"}}})["aggregations"]
+            span = self._read(self.client.search, index=self.index, query=query, size=0, track_total_hits=False,
+                              aggs={"first": {"min": {"field": "published_at"}},
+                                    "last": {"max": {"field": "published_at"}}})["aggregations"]
         if span["first"]["value"] is None:
             return []
         limit = min(MAX_BUCKETS, self.max_buckets())
@@ -668,8 +684,8 @@ class ElasticStore(Store):
             raise TooManyBuckets(f"about {int(expected)} time buckets is more than {limit} (the cluster's "
                                 f"search.max_buckets or listener's limit); choose a larger interval or a shorter range")
         with self._errors():
-            response = self.client.search(index=self.index, query=query, size=0, track_total_hits=False,
-                                          aggs={"series": histogram})
+            response = self._read(self.client.search, index=self.index, query=query, size=0,
+                                  track_total_hits=False, aggs={"series": histogram})
         buckets = response["aggregations"]["series"]["buckets"]
         if split is None:
             return series_from_buckets(buckets, zone, None)
@@ -680,8 +696,9 @@ class ElasticStore(Store):
         after = None
         while True:
             with self._errors():
-                response = self.client.search(index=self.index, query=query, size=0, track_total_hits=False,
-                                              aggs={"pairs": composite_aggregation(interval, tz, split, after)})
+                response = self._read(self.client.search, index=self.index, query=query, size=0,
+                                      track_total_hits=False,
+                                      aggs={"pairs": composite_aggregation(interval, tz, split, after)})
             page = response["aggregations"]["pairs"]
             for bucket in page["buckets"]:
                 counts.setdefault(int(bucket["key"]["t"]), {})[str(bucket["key"]["v"])] = int(bucket["doc_count"])

@@ -82,7 +82,8 @@ def env_options(env: Mapping[str, str] | None = None) -> dict:
         try:
             out["request_timeout"] = float(env["LISTENER_ES_TIMEOUT"])
         except ValueError:
-            raise StoreConfigError(f"LISTENER_ES_TIMEOUT: expected seconds, got {env['LISTENER_ES_TIMEOUT']!r}") from None
+            raise StoreConfigError(f"LISTENER_ES_TIMEOUT: expected seconds, "
+                                   f"got {env['LISTENER_ES_TIMEOUT']!r}") from None
     return out
 
 
