@@ -206,3 +206,12 @@ def test_series_from_buckets():
     assert series == [(datetime(2024, 11, 3, tzinfo=ny), {"acme": 2, "globex": 0}),
                       (datetime(2024, 11, 4, tzinfo=ny), {"acme": 0, "globex": 1})]
     assert es.series_from_buckets(buckets, ny, None)[1][1] == {"all": 1}
+
+
+def test_deploy_api_key_grants_what_the_store_uses():
+    body = json.loads((ROOT / "deploy" / "elasticsearch" / "api-key.json").read_text())
+    (role,) = body["role_descriptors"].values()
+    assert "monitor" in role["cluster"]  # GET _tasks/<id> for erasure, cluster settings for max_buckets
+    (indices,) = role["indices"]
+    assert indices["names"] == [es.DEFAULT_INDEX + "*"] == es.index_template()["index_patterns"]
+    assert {"read", "write", "delete", "manage", "create_index"} <= set(indices["privileges"])
