@@ -459,14 +459,14 @@ def test_migrate_copies_into_a_new_index_and_switches_the_alias(server):
 
 
 def test_a_failed_copy_leaves_the_old_index_writable(server):
-    from listener.store.elastic_migrate import migrate
+    from listener.store.elastic_migrate import MigrationFailed, migrate
 
     m = corpus()[0]
     server.add_index("brand-d-v1", {"properties": {}}, {m.id: {"id": m.id, "doc": json.loads(m.to_json())}},
                      alias="brand-d")
     store = open_store(server, index="brand-d", create=False, check_schema=False)
     server.script("PUT", "/_bulk$", *[bulk_answer(lambda i, idx: bulk_failure(i, idx, "mapper_exception", "nope"))] * 6)
-    with pytest.raises(Exception):
+    with pytest.raises(MigrationFailed, match="could not be copied into 'brand-d-v2' .*mapper_exception: nope"):
         migrate("unused", store=store)
     assert server.indices["brand-d-v1"]["settings"]["index.blocks.write"] is False
     assert server.aliases["brand-d"] == ["brand-d-v1"]

@@ -133,8 +133,12 @@ def connect(hosts: list[str], **options):
     secrets = _secrets(options)
     client = Elasticsearch(hosts=hosts, transport_class=_compat_transport_class(), **options)
     where = ", ".join(hosts)
-    with translate_errors(where, secrets):
-        info = client.info()
+    try:
+        with translate_errors(where, secrets):
+            info = client.info()
+    except StoreError:
+        client.close()
+        raise
     number = str(info.get("version", {}).get("number", "0"))
     major = int(number.split(".")[0]) if number.split(".")[0].isdigit() else 0
     if major not in SUPPORTED_MAJORS:

@@ -65,7 +65,15 @@ def migrate(url: str, *, delete_old: bool = False, batch_size: int = 1000,
                 actions = [{"_op_type": "index", "_index": new, "_id": hit["_id"],
                             "_source": index_document(Mention.from_json(json.dumps(hit["_source"]["doc"])))}
                            for hit in batch]
-                helpers.bulk(client, actions, max_retries=5, initial_backoff=store.initial_backoff)
+                try:
+                    helpers.bulk(client, actions, max_retries=5, initial_backoff=store.initial_backoff)
+                except helpers.BulkIndexError as err:
+                    first = next(iter(err.errors[0].values())) if err.errors else {}
+                    reason = (first.get("error") or {}) if isinstance(first.get("error"), dict) else {}
+                    raise MigrationFailed(
+                        f"{len(err.errors)} mention(s) could not be copied into {new!r} (e.g. {first.get('_id')}: "
+                        f"{reason.get('type', 'error')}: {reason.get('reason', '')}); the old index is unchanged "
+                        f"and writable again") from None
                 copied += len(actions)
                 if progress:
                     progress(copied)
