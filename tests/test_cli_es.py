@@ -75,3 +75,12 @@ def test_es_migrate_moves_an_old_index_behind_an_alias():
 def test_es_migrate_needs_an_elasticsearch_store(tmp_path):
     result = listener("es", "migrate", store=f"sqlite:///{tmp_path / 'x.db'}")
     assert_one_line_error(result, "LISTENER_STORE", "not an Elasticsearch store")
+
+
+def test_a_servers_reason_quoting_scraped_text_cannot_drive_the_terminal():
+    with FakeElasticsearch("9.1.4") as server:
+        server.script("POST", "/_search$", error(400, "parsing_exception",
+                                                 "bad value '\x1b[2J\x1b[31mpwned\u202e' [red]x[/red]\nsecond line"))
+        result = listener("search", "acme", store=server.store_url())
+    assert_one_line_error(result, "parsing_exception", "\\u001b[2J", "[red]x[/red]")
+    assert "\x1b" not in result.stderr and "\u202e" not in result.stderr

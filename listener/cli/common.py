@@ -64,8 +64,13 @@ def handle_errors():
     except StoreError as err:  # unreachable store, refused query, schema to migrate: the message says what to do
         from rich.markup import escape
 
-        _err.print(f"[bold red]error[/bold red]: store: {escape(str(err))}", highlight=False, soft_wrap=True)
+        # a server's reason may quote a scraped document: no markup, no control or bidi characters reach the terminal
+        text = _UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(err))
+        _err.print(f"[bold red]error[/bold red]: store: {escape(text)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
+
+
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class UserInputError(ValueError):
