@@ -523,3 +523,20 @@ def test_results_from_only_some_shards_are_refused(server):
     server.script("POST", "/_search$", Response(200, timed_out))
     with pytest.raises(StoreUnavailable, match="time-out"):
         store.terms(Filters(), "source")
+
+
+def test_a_batch_with_documents_still_rejected_is_not_counted_by_the_pipeline(server):
+    """The pipeline reports nothing for a batch the store could not fully write: the exception reaches the
+    caller (the worker), which retries the batch or dead-letters it."""
+    from listener.pipeline import PipelineContext, process_batch
+
+    store = open_store(server, bulk_retries=1)
+    empty = Response(200, {"_shards": {"total": 1, "failed": 0}, "hits": {"total": {"value": 0, "relation": "eq"},
+                                                                          "hits": []}})
+    server.script("POST", "/_search$", *[empty] * 10)  # near-duplicate look-ups find nothing
+    server.script("PUT", "/_bulk$", *[bulk_answer(lambda i, idx: bulk_rejection(i, idx))] * 2)
+    with pytest.raises(WriteFailed) as caught:
+        process_batch([mention("p1", "acme outage again"), mention("p2", "acme app crashes")],
+                      PipelineContext(store=store, keep_unmatched=True))
+    assert len(caught.value.failures) == 2 and caught.value.written == 0
+    assert isinstance(caught.value, RuntimeError)  # what the workers' retry policy retries
