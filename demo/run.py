@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from rich.console import Console
 from rich.table import Table
 
+from listener.cli.render import shown
 from listener.config import Settings
 from demo.gather import gather_through_sources
 from demo.project import demo_project
@@ -98,7 +99,7 @@ def print_summary(console: Console, s: dict) -> None:
         table.add_column(column)
     columns = [s["by_language"], s["by_source"], s["by_sentiment"], s["by_brand"]]
     for row in range(max(len(c) for c in columns)):
-        table.add_row(*(f"{c[row][0]} {c[row][1]}" if row < len(c) else "" for c in columns))
+        table.add_row(*(f"{shown(c[row][0])} {c[row][1]}" if row < len(c) else "" for c in columns))
     console.print(table)
     peak = s["busiest_hour"]
     if peak:
@@ -107,7 +108,7 @@ def print_summary(console: Console, s: dict) -> None:
                       f"{peak['mentions']} mentions against a median of {peak['median_per_hour']:.0f} an hour; "
                       f"{peak['negative_share']:.0%} negative; topics: {topics}")
         for text in peak["examples"]:
-            console.print(f"  • {text}", highlight=False, markup=False)
+            console.print(f"  • {shown(text)}", highlight=False)
     console.print("\n[bold]try next[/bold] (with .venv/bin on your PATH):")
     for line in s["try_next"]:
         console.print(f"  {line}", highlight=False, markup=False)

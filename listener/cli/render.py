@@ -70,18 +70,39 @@ def render_page(console: Console, page: dict) -> None:
         console.print(f"[dim]more: --cursor {page['next_cursor']}[/dim]")
 
 
+MAX_SERIES_ROWS = 200  # a terminal screen or two; --json has every bucket
+_BAR_WIDTH = 12
+
+
+def render_series(console: Console, stats: dict) -> None:
+    """Every bucket of the range (up to MAX_SERIES_ROWS, saying what was left out), a bar per bucket, and
+    the peak marked: a spike is what a support lead looks for."""
+    rows = stats["timeseries"]
+    totals = [sum(v for k, v in row.items() if k != "start") for row in rows]
+    series = Table(title=f"Volume per {stats['interval']} ({stats['tz']})", show_edge=False, title_justify="left")
+    for column in ("start", "all", "negative", "neutral", "positive", ""):
+        series.add_column(column, justify="left" if column in ("start", "") else "right", no_wrap=True)
+    peak = max(range(len(rows)), key=totals.__getitem__) if rows else None
+    cut = max(0, len(rows) - MAX_SERIES_ROWS)
+    for index in range(cut, len(rows)):
+        row, total = rows[index], totals[index]
+        bar = "█" * round(_BAR_WIDTH * total / totals[peak]) if totals[peak] else ""
+        series.add_row(row["start"].strftime("%Y-%m-%d %H:%M"), str(total),
+                       *(str(row.get(k, 0)) for k in ("negative", "neutral", "positive")),
+                       bar + (" [bold]◀ peak[/bold]" if index == peak else ""))
+    console.print(series)
+    if cut:
+        console.print(f"[dim]{cut} earlier bucket(s) not shown (from {rows[0]['start']:%Y-%m-%d %H:%M}); use a "
+                      f"larger --interval, a later --since, or --json for all[/dim]", highlight=False)
+    if peak is not None and peak < cut:
+        console.print(f"peak: {totals[peak]} at {rows[peak]['start']:%Y-%m-%d %H:%M} (in the part not shown)",
+                      highlight=False)
+
+
 def render_stats(console: Console, stats: dict) -> None:
     console.print(f"[bold]{stats['total']}[/bold] mention(s) ({stats['unscored']} unscored, "
                   f"{stats['near_duplicates_hidden']} near-duplicate(s) not counted)")
-    series = Table(title=f"Volume per {stats['interval']} ({stats['tz']})", show_edge=False)
-    for column in ("start", "all", "negative", "neutral", "positive"):
-        series.add_column(column, justify="right" if column != "start" else "left")
-    rows = stats["timeseries"][-31:]
-    for row in rows:
-        total = sum(v for k, v in row.items() if k != "start")
-        series.add_row(row["start"].strftime("%Y-%m-%d %H:%M"), str(total),
-                       *(str(row.get(k, 0)) for k in ("negative", "neutral", "positive")))
-    console.print(series)
+    render_series(console, stats)
     grid = Table.grid(padding=(0, 3))
     tables = []
     names = {a["id"]: f"{a['name']} ({a['id'][:6]})" for a in stats.get("top_authors", []) if a["name"]}
