@@ -60,7 +60,9 @@ def policy_of(rule: AlertRule) -> Policy:
 def policy_state(last: AlertRecord | None) -> PolicyState:
     if last is None:
         return PolicyState()
-    return PolicyState(last.window_end.timestamp(), last.observed, last.p)
+    span = (last.window_end - last.window_start).total_seconds() or 3600.0
+    return PolicyState(last.window_end.timestamp(), last.observed, last.p,
+                       (last.observed - last.expected) * 3600.0 / span)
 
 
 def check_alerts(store: Store, state: AlertState, project: Project, now: datetime | None = None, *,

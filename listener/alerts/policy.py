@@ -12,7 +12,8 @@ from listener.alerts.tails import z_to_p
 
 #: never alert on fewer mentions than this, whatever the rule says: 0 -> 1 is never news.
 ABSOLUTE_MIN_VOLUME = 2
-#: during a cooldown a new alert needs this many times the volume of the last one (and a smaller p).
+#: during a cooldown a new alert needs this many times the excess (mentions beyond expected, per hour) of
+#: the last one: "clearly worse", whatever window length each was seen in.
 WORSE_FACTOR = 1.5
 
 
@@ -42,6 +43,7 @@ class PolicyState:
     last_t: float | None = None
     last_observed: float = 0.0
     last_p: float = 1.0
+    last_rate: float = 0.0  # the last alert's excess per hour
 
 
 def decide(policy: Policy, score: Score, state: PolicyState) -> Decision:
@@ -54,10 +56,14 @@ def decide(policy: Policy, score: Score, state: PolicyState) -> Decision:
         return Decision(False, "below min_volume")
     if score.observed - score.expected < policy.min_excess:
         return Decision(False, "not unusual")
-    in_cooldown = state.last_t is not None and score.t - state.last_t < policy.cooldown
+    # A window that still holds the last alert's bucket is the same incident, whatever the cooldown says.
+    window_start = score.t if score.window_start is None else score.window_start
+    in_cooldown = state.last_t is not None and (score.t - state.last_t < policy.cooldown
+                                                or window_start <= state.last_t)
     if in_cooldown:
-        worse = score.observed >= WORSE_FACTOR * state.last_observed and score.p < state.last_p
+        worse = score.excess_rate >= WORSE_FACTOR * state.last_rate
         if not worse:
             return Decision(False, "cooldown")
     state.last_t, state.last_observed, state.last_p = score.t, score.observed, score.p
+    state.last_rate = score.excess_rate
     return Decision(True, "worse" if in_cooldown else "spike", realert=in_cooldown)
