@@ -83,7 +83,7 @@ def check_alerts(store: Store, state: AlertState, project: Project, now: datetim
     if deliver:
         from listener.alerts.deliver import deliver_due
 
-        sent, failed = deliver_due(state, project, now=None if replay_from is None else now)
+        sent, failed = deliver_due(state, project, now=now)
         report.delivered.extend(sent)
         report.failed.extend(failed)
     return report
@@ -95,12 +95,12 @@ def evaluate(store: Store, state: AlertState, project: Project, subject: Subject
     if rule.metric == "repeat_author":
         from listener.alerts.people import repeat_authors
 
-        return [r for r in (raise_record(store, state, project, subject, cand, explain)
+        return [r for r in (raise_record(store, state, project, subject, cand, explain, now=now)
                             for cand in repeat_authors(store, subject, now)) if r]
     if rule.metric == "engagement":
         from listener.alerts.people import high_visibility
 
-        return [r for r in (raise_record(store, state, project, subject, cand, explain)
+        return [r for r in (raise_record(store, state, project, subject, cand, explain, now=now)
                             for cand in high_visibility(store, subject, now)) if r]
     return evaluate_counts(store, state, project, subject, now, replay_from, explain)
 
@@ -157,7 +157,7 @@ def evaluate_counts(store: Store, state: AlertState, project: Project, subject: 
         if not _fires(rule, policy, scored, state.last_alert(subject.key)):
             continue
         candidate = Candidate(scored, _utc(end - score.window * step), _utc(end), rule.metric, subject.split)
-        record = raise_record(store, state, project, subject, candidate, explain, policy=policy)
+        record = raise_record(store, state, project, subject, candidate, explain, policy=policy, now=now)
         if record:
             raised.append(record)
     return raised
@@ -177,7 +177,7 @@ def decide_drop(policy: Policy, score: Score, state: PolicyState) -> bool:
 
 
 def raise_record(store: Store, state: AlertState, project: Project, subject: Subject, candidate: Candidate,
-                 explain: bool, policy: Policy | None = None) -> AlertRecord | None:
+                 explain: bool, policy: Policy | None = None, now: datetime | None = None) -> AlertRecord | None:
     """Explain the candidate and store it, unless another check stored it (or a cooldown) first."""
     rule = subject.rule
     policy = policy or policy_of(rule)
@@ -202,7 +202,8 @@ def raise_record(store: Store, state: AlertState, project: Project, subject: Sub
                            and candidate.score.t - last.window_end.timestamp() < policy.cooldown)
         return fires
 
-    due = [(channel, due_time(channel, candidate.end, project.project.timezone)) for channel in rule.channels]
+    raised_at = min(candidate.end, now) if now else candidate.end  # a window still filling ends in the future
+    due = [(channel, due_time(channel, raised_at, project.project.timezone)) for channel in rule.channels]
     return state.raise_alert(record, still_fires, due)
 
 
