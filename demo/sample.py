@@ -89,8 +89,11 @@ def _incident_time(rng: random.Random, end: datetime) -> datetime:
     return day + timedelta(seconds=offset)
 
 
-def _later(rng: random.Random, moment: datetime, end: datetime, mean_minutes: float = 90) -> datetime:
-    return min(moment + timedelta(minutes=rng.expovariate(1 / mean_minutes) + 1), end - timedelta(seconds=1))
+def _later(rng: random.Random, moment: datetime, end: datetime, mean_minutes: float = 90) -> datetime | None:
+    """The time of the next reply, or None when it would come after `end` (not written yet). Clamping such
+    replies to `end` instead piled them into the last minute: a spike the alerts rightly raised."""
+    later = moment + timedelta(minutes=rng.expovariate(1 / mean_minutes) + 1)
+    return later if later < end else None
 
 
 def build_sample(end: datetime | None = None, seed: int = 20261122) -> list[SamplePost]:
@@ -122,6 +125,8 @@ def _children(rng, parent: SamplePost, comments: list[dict], authors: list[str],
     moment = parent.published_at
     for index, comment in enumerate(comments):
         moment = _later(rng, moment, end, mean_minutes=40 if parent.incident else 120)
+        if moment is None:
+            return
         child = SamplePost(
             key=f"{parent.key}.{index}", lang=parent.lang, kind="comment", site=parent.site, brand=parent.brand,
             author=rng.choice(authors), published_at=moment, text=comment["text"], incident=parent.incident,

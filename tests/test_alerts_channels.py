@@ -242,6 +242,7 @@ def _self_signed(tmp_path):
     return cert_file, key_file
 
 
+@pytest.mark.slow
 def test_test_email_over_starttls_with_login(tmp_path, monkeypatch):
     import ssl
     import subprocess

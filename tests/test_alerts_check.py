@@ -91,7 +91,7 @@ def test_cooldown_then_realert_when_clearly_worse(db):
         store.upsert(incident(count=30, end=NOW - timedelta(hours=1), prefix="again"))
     assert check(db, project(rule), now=NOW - timedelta(hours=1), deliver=False).raised == []
     with SqliteStore(db) as store:  # three times as big: re-alert, marked as worse
-        store.upsert(incident(count=120, end=NOW, prefix="worse"))
+        store.upsert(incident(count=150, end=NOW, prefix="worse"))
     again = check(db, project(rule), now=NOW, deliver=False).raised
     assert len(again) == 1 and again[0].realert
 

@@ -54,7 +54,8 @@ def bucket_step(window_seconds: float) -> tuple[str, int]:
 
 def policy_of(rule: AlertRule) -> Policy:
     return Policy(sensitivity=rule.sensitivity, min_volume=rule.min_volume,
-                  cooldown=parse_duration(rule.cooldown).total_seconds())
+                  cooldown=parse_duration(rule.cooldown).total_seconds(),
+                  realert_gap=parse_duration(rule.window).total_seconds())
 
 
 def policy_state(last: AlertRecord | None) -> PolicyState:

@@ -13,8 +13,9 @@ from listener.alerts.tails import z_to_p
 #: never alert on fewer mentions than this, whatever the rule says: 0 -> 1 is never news.
 ABSOLUTE_MIN_VOLUME = 2
 #: during a cooldown a new alert needs this many times the excess (mentions beyond expected, per hour) of
-#: the last one: "clearly worse", whatever window length each was seen in.
-WORSE_FACTOR = 1.5
+#: the last one: "clearly worse", whatever window length each was seen in; and at most one per window, so a
+#: growing incident updates the support lead hourly (with 1h windows), not every quarter hour.
+WORSE_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Policy:
     min_volume: int = 10  # in the window that triggers
     cooldown: float = 6 * 3600.0  # seconds
     min_excess: float = 2.0  # observed must exceed expected by at least this many mentions
+    realert_gap: float = 0.0  # seconds between an alert and a "worse" re-alert (a rule uses its window)
 
     @property
     def p_threshold(self) -> float:
@@ -61,7 +63,7 @@ def decide(policy: Policy, score: Score, state: PolicyState) -> Decision:
     in_cooldown = state.last_t is not None and (score.t - state.last_t < policy.cooldown
                                                 or window_start <= state.last_t)
     if in_cooldown:
-        worse = score.excess_rate >= WORSE_FACTOR * state.last_rate
+        worse = score.excess_rate >= WORSE_FACTOR * state.last_rate and score.t - state.last_t >= policy.realert_gap
         if not worse:
             return Decision(False, "cooldown")
     state.last_t, state.last_observed, state.last_p = score.t, score.observed, score.p
