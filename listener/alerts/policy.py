@@ -20,7 +20,7 @@ WORSE_FACTOR = 2.0
 
 @dataclass(frozen=True)
 class Policy:
-    sensitivity: float = 3.0  # standard deviations (one-sided): 3 -> p < 0.00135
+    sensitivity: float = 3.0  # standard deviations (one-sided): 3 -> p < 0.00135, 4 -> p < 0.00003
     min_volume: int = 10  # in the window that triggers
     cooldown: float = 6 * 3600.0  # seconds
     min_excess: float = 2.0  # observed must exceed expected by at least this many mentions

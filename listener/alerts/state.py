@@ -236,6 +236,22 @@ class AlertState:
             raise LookupError(f"no alert with id {alert_id} (see `listener alerts list`)")
         return self.get(alert_id)
 
+    def purge(self, before: datetime | None = None) -> int:
+        """Delete alerts (and their deliveries) whose window ended before `before`, or all; returns how many."""
+        cutoff = _iso(before) if before else None
+        where, params = ("WHERE window_end < ?", [cutoff]) if cutoff else ("", [])
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(f"DELETE FROM alert_deliveries WHERE alert_id IN (SELECT id FROM alerts {where})",
+                                 params)
+                removed = self._db.execute(f"DELETE FROM alerts {where}", params).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return removed
+
     def iter_all(self) -> Iterator[AlertRecord]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM alerts ORDER BY id").fetchall()
