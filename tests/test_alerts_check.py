@@ -76,13 +76,13 @@ def test_the_incident_raises_each_kind_once_with_an_explanation(db):
 def test_min_volume_keeps_a_small_incident_quiet(db):
     with SqliteStore(db) as store:
         store.upsert(incident(count=22))
-    rule = {"name": "Volume", "metric": "volume", "window": "1h", "min_volume": 30}
+    rule = {"name": "Volume", "metric": "volume", "window": "1h", "min_volume": 30, "sensitivity": 3.0}
     assert check(db, project(rule), deliver=False).raised == []
     assert check(db, project({**rule, "min_volume": 10}), deliver=False).raised
 
 
 def test_cooldown_then_realert_when_clearly_worse(db):
-    rule = {"name": "Volume", "metric": "volume", "window": "1h", "cooldown": "6h"}
+    rule = {"name": "Volume", "metric": "volume", "window": "1h", "cooldown": "6h", "sensitivity": 3.0}
     with SqliteStore(db) as store:
         store.upsert(incident(count=30, end=NOW - timedelta(hours=2)))
     first = check(db, project(rule), now=NOW - timedelta(hours=2), deliver=False).raised
