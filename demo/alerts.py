@@ -19,7 +19,7 @@ RECIPIENT = "support-leads@nimbus.example"
 
 
 def raise_sample_alerts(settings: Settings, project: Project, now: datetime) -> dict:
-    with open_settings_store(settings) as store, open_alert_state(settings.store_url) as state:
+    with open_settings_store(settings) as store, open_alert_state(settings) as state:
         state.purge()  # the sample moves with the clock: alerts of an earlier demo run are about other hours
         report = check_alerts(store, state, project, now, replay_from=now - HISTORY, deliver=False)
     records = report.raised

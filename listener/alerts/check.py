@@ -24,7 +24,6 @@ from listener.alerts.detectors import CountSpikeDetector, DropDetector, Score, S
 from listener.alerts.policy import Policy, PolicyState, decide
 from listener.alerts.state import AlertRecord, AlertState
 from listener.alerts.subjects import Subject, subjects
-from listener.alerts.tails import p_to_z, poisson_sf, z_to_p
 from listener.config import AlertRule, Project, parse_duration
 from listener.store.base import INTERVALS, Filters, Store
 
@@ -244,5 +243,3 @@ def _counts(store: Store, filters: Filters, interval: str, grid: list[float]) ->
                 store.timeseries(filters, interval=interval, tz="UTC")}
     return [float(by_start.get(t, 0)) for t in grid]
 
-
-__all__ = ["check_alerts", "CheckReport", "Candidate", "bucket_step", "z_to_p", "p_to_z", "poisson_sf"]

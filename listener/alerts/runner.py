@@ -13,7 +13,7 @@ from listener.runtime import open_settings_store
 
 def check_now(settings: Settings, project: Project, now: datetime | None = None, *, deliver: bool = True,
               replay_from: datetime | None = None) -> CheckReport:
-    with open_settings_store(settings) as store, open_alert_state(settings.store_url) as state:
+    with open_settings_store(settings) as store, open_alert_state(settings) as state:
         return check_alerts(store, state, project, now, replay_from=replay_from, deliver=deliver)
 
 

@@ -277,11 +277,12 @@ def _record(row: sqlite3.Row) -> AlertRecord:
         details=json.loads(row["details"]))
 
 
-def open_alert_state(store_url: str) -> AlertState:
-    """The alert state beside the store: the same SQLite file, or (Elasticsearch) not yet supported."""
-    if store_url.startswith("sqlite:"):
+def open_alert_state(settings) -> AlertState:
+    """The alert state beside the store: the store's own SQLite file in the embedded runtime. With an
+    Elasticsearch store it is `alerts.db` in the data folder for now: exactly once holds between the
+    processes of one host (one file), not across hosts (an Elasticsearch index for it is not written yet)."""
+    if settings.store_url.startswith("sqlite:"):
         from listener.store.sqlite import _path_of
 
-        return AlertState(_path_of(store_url))
-    raise ValueError(f"alert state for {store_url.split(':', 1)[0]!r} stores is not implemented yet; "
-                     "use a sqlite:// LISTENER_STORE for alerts")
+        return AlertState(_path_of(settings.store_url))
+    return AlertState(Path(settings.data_dir) / "alerts.db")
