@@ -13,6 +13,7 @@ from listener.cli.render import shown
 from listener.config import Settings
 from demo.gather import gather_through_sources
 from demo.project import demo_project
+from demo.alerts import print_alerts, raise_sample_alerts
 from demo.render import render
 from demo.sample import INCIDENT_DAYS_AGO, build_sample, count_mentions
 from listener.runtime import open_settings_store, pipeline_context
@@ -47,6 +48,7 @@ def run_demo(settings: Settings, score: bool = True, console: Console | None = N
         report, by_source = gather_through_sources(settings, project, posts, ctx, say, fresh=True,
                                                    rendered=rendered)
         summary = summarise(store, now, project.project.timezone)
+    summary["alerts"] = raise_sample_alerts(settings, project, now)
     summary.update({
         "seconds": round(time.perf_counter() - started, 1),
         "gathered": {"received": report.received, "stored": report.inserted + report.updated,
@@ -109,6 +111,7 @@ def print_summary(console: Console, s: dict) -> None:
                       f"{peak['negative_share']:.0%} negative; topics: {topics}")
         for text in peak["examples"]:
             console.print(f"  • {shown(text)}", highlight=False)
+    print_alerts(console, s["alerts"])
     console.print("\n[bold]try next[/bold] (with .venv/bin on your PATH):")
     for line in s["try_next"]:
         console.print(f"  {line}", highlight=False, markup=False)

@@ -159,7 +159,7 @@ class AlertRule(_Strict):
     topic: str | None = None
     split: list[Literal["source", "topic"]] = Field(default_factory=list)  # also per brand x source / topic
     window: str = "1h"
-    sensitivity: float = Field(default=3.0, gt=0)
+    sensitivity: float = Field(default=4.0, gt=0)
     min_volume: int = Field(default=10, ge=0)
     cooldown: str = "6h"
     repeat_count: int = Field(default=3, ge=2)  # repeat_author: this many complaints within the window

@@ -52,15 +52,16 @@ def quiet_history(days: int = 10, end: datetime = NOW, seed: int = 11, brand: st
     return out
 
 
-def incident(count: int = 40, end: datetime = NOW, brand: str = "Nimbus", payload: str = "") -> list[Mention]:
+def incident(count: int = 40, end: datetime = NOW, brand: str = "Nimbus", payload: str = "",
+             prefix: str = "inc") -> list[Mention]:
     """Login complaints in the last hour, mostly on reddit, a few very visible."""
     out = []
     for i in range(count):
         out.append(Mention(
-            source="reddit" if i % 4 else "appstore", native_id=f"inc-{i}", url=f"https://example.com/inc/{i}",
+            source="reddit" if i % 4 else "appstore", native_id=f"{prefix}-{i}", url=f"https://example.com/{prefix}/{i}",
             author_name=f"angry{i}", title=(payload if i == 0 else None) or f"{brand} login broken",
             text=f"cannot login to {brand}, verification code never arrives {payload}",
-            published_at=end - timedelta(minutes=55) + timedelta(seconds=i * 80), brands=[brand],
+            published_at=end - timedelta(minutes=55) + timedelta(seconds=(i * 3300) // count), brands=[brand],
             sentiment=Sentiment(label="negative", score=0.97), topics=["account_access"],
             score=200 if i == 3 else 5, replies=60 if i == 3 else 1))
     return out

@@ -84,11 +84,11 @@ def test_no_alert_before_minimum_history():
 
 
 def test_no_alert_on_zero_or_one_mention():
-    values = [0] * (24 * 4) + [1, 0, 0, 1]
+    values = [1] + [0] * (24 * 4) + [1, 0, 0, 1]  # one mention four days ago, then silence
     policy = Policy(sensitivity=1.0, min_volume=0, cooldown=0)
     assert run(values, CountSpikeDetector(step=HOUR), policy) == []
     # ...while two mentions after days of silence do pass the floor once min_volume allows it
-    assert run([0] * (24 * 4) + [6], CountSpikeDetector(step=HOUR), policy)
+    assert run([1] + [0] * (24 * 4) + [6], CountSpikeDetector(step=HOUR), policy)
 
 
 def test_min_volume_holds_back_a_small_spike():
@@ -108,9 +108,10 @@ def test_cooldown_mutes_a_repeat_and_a_clearly_worse_spike_realerts():
     values[base + 4] = 120  # much worse within the cooldown: re-alert
     fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=6 * HOUR))
     assert [(i, r) for i, r, _ in fired] == [(base, "spike"), (base + 4, "worse")]
-    # without a cooldown the repeat alerts as a new spike
-    fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=0))
-    assert base + 2 in [i for i, _, _ in fired]
+    # once the cooldown is over and the windows no longer hold the incident, a new spike is a new alert
+    values[base + 20] = 30
+    fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=6 * HOUR))
+    assert [(i, r) for i, r, _ in fired] == [(base, "spike"), (base + 4, "worse"), (base + 20, "spike")]
 
 
 def test_a_slow_ramp_is_caught_by_the_longer_window():

@@ -81,6 +81,8 @@ class SeasonalBaseline:
 
     def update(self, t: float, value: float) -> None:
         """Learn from the count of the bucket starting at t (call once per bucket, in time order)."""
+        if self.level is None and value <= 0:
+            return  # history starts with the first mention: empty buckets before it are not "normal"
         self.seen += 1
         hour, day = self._slots(t)
         factor = self.hour[hour] * (self.day[day] if self.weekday else 1.0)

@@ -24,7 +24,6 @@ from listener.alerts.detectors import CountSpikeDetector, DropDetector, Score, S
 from listener.alerts.policy import Policy, PolicyState, decide
 from listener.alerts.state import AlertRecord, AlertState
 from listener.alerts.subjects import Subject, subjects
-from listener.alerts.tails import p_to_z, poisson_sf, z_to_p
 from listener.config import AlertRule, Project, parse_duration
 from listener.store.base import INTERVALS, Filters, Store
 
@@ -54,13 +53,16 @@ def bucket_step(window_seconds: float) -> tuple[str, int]:
 
 def policy_of(rule: AlertRule) -> Policy:
     return Policy(sensitivity=rule.sensitivity, min_volume=rule.min_volume,
-                  cooldown=parse_duration(rule.cooldown).total_seconds())
+                  cooldown=parse_duration(rule.cooldown).total_seconds(),
+                  realert_gap=parse_duration(rule.window).total_seconds())
 
 
 def policy_state(last: AlertRecord | None) -> PolicyState:
     if last is None:
         return PolicyState()
-    return PolicyState(last.window_end.timestamp(), last.observed, last.p)
+    span = (last.window_end - last.window_start).total_seconds() or 3600.0
+    return PolicyState(last.window_end.timestamp(), last.observed, last.p,
+                       (last.observed - last.expected) * 3600.0 / span)
 
 
 def check_alerts(store: Store, state: AlertState, project: Project, now: datetime | None = None, *,
@@ -81,7 +83,7 @@ def check_alerts(store: Store, state: AlertState, project: Project, now: datetim
     if deliver:
         from listener.alerts.deliver import deliver_due
 
-        sent, failed = deliver_due(state, project, now=None if replay_from is None else now)
+        sent, failed = deliver_due(state, project, now=now)
         report.delivered.extend(sent)
         report.failed.extend(failed)
     return report
@@ -93,12 +95,12 @@ def evaluate(store: Store, state: AlertState, project: Project, subject: Subject
     if rule.metric == "repeat_author":
         from listener.alerts.people import repeat_authors
 
-        return [r for r in (raise_record(store, state, project, subject, cand, explain)
+        return [r for r in (raise_record(store, state, project, subject, cand, explain, now=now)
                             for cand in repeat_authors(store, subject, now)) if r]
     if rule.metric == "engagement":
         from listener.alerts.people import high_visibility
 
-        return [r for r in (raise_record(store, state, project, subject, cand, explain)
+        return [r for r in (raise_record(store, state, project, subject, cand, explain, now=now)
                             for cand in high_visibility(store, subject, now)) if r]
     return evaluate_counts(store, state, project, subject, now, replay_from, explain)
 
@@ -155,7 +157,7 @@ def evaluate_counts(store: Store, state: AlertState, project: Project, subject: 
         if not _fires(rule, policy, scored, state.last_alert(subject.key)):
             continue
         candidate = Candidate(scored, _utc(end - score.window * step), _utc(end), rule.metric, subject.split)
-        record = raise_record(store, state, project, subject, candidate, explain, policy=policy)
+        record = raise_record(store, state, project, subject, candidate, explain, policy=policy, now=now)
         if record:
             raised.append(record)
     return raised
@@ -175,7 +177,7 @@ def decide_drop(policy: Policy, score: Score, state: PolicyState) -> bool:
 
 
 def raise_record(store: Store, state: AlertState, project: Project, subject: Subject, candidate: Candidate,
-                 explain: bool, policy: Policy | None = None) -> AlertRecord | None:
+                 explain: bool, policy: Policy | None = None, now: datetime | None = None) -> AlertRecord | None:
     """Explain the candidate and store it, unless another check stored it (or a cooldown) first."""
     rule = subject.rule
     policy = policy or policy_of(rule)
@@ -200,7 +202,8 @@ def raise_record(store: Store, state: AlertState, project: Project, subject: Sub
                            and candidate.score.t - last.window_end.timestamp() < policy.cooldown)
         return fires
 
-    due = [(channel, due_time(channel, candidate.end, project.project.timezone)) for channel in rule.channels]
+    raised_at = min(candidate.end, now) if now else candidate.end  # a window still filling ends in the future
+    due = [(channel, due_time(channel, raised_at, project.project.timezone)) for channel in rule.channels]
     return state.raise_alert(record, still_fires, due)
 
 
@@ -240,5 +243,3 @@ def _counts(store: Store, filters: Filters, interval: str, grid: list[float]) ->
                 store.timeseries(filters, interval=interval, tz="UTC")}
     return [float(by_start.get(t, 0)) for t in grid]
 
-
-__all__ = ["check_alerts", "CheckReport", "Candidate", "bucket_step", "z_to_p", "p_to_z", "poisson_sf"]

@@ -36,6 +36,13 @@ class Score:
     z: float  # p as standard deviations of a one-sided normal
     window: int  # buckets in the most unusual window
     ready: bool  # enough history to score at all
+    window_start: float | None = None  # epoch second the most unusual window starts (None: = t)
+    span: float = 0.0  # seconds the window covers (0: unknown)
+
+    @property
+    def excess_rate(self) -> float:
+        """Mentions beyond the expected per hour: how bad, comparable between windows of different lengths."""
+        return (self.observed - self.expected) * 3600.0 / (self.span or 3600.0)
 
     @property
     def ratio(self) -> float:
@@ -57,6 +64,11 @@ class CountSpikeDetector:
     def ready(self) -> bool:
         return self.baseline.level is not None and self.baseline.history_seconds() >= self.min_history
 
+    dispersion_power = 0.5
+
+    def dispersion_divisor(self, window: int) -> float:
+        return window ** self.dispersion_power
+
     def learn(self, t: float, value: float) -> None:
         """Learn from a bucket without scoring it (replaying history before a check)."""
         self._trail.add(self.baseline, t, value)
@@ -77,11 +89,12 @@ class CountSpikeDetector:
                 obs, exp = found
                 if obs <= exp:
                     continue
-                # Buckets of one window are correlated (a burst spans several): the sum's dispersion is
-                # taken as that of one bucket, which is conservative for long windows.
-                p = min(1.0, nbinom_sf(obs, exp, inv_r) * len(self.windows))
+                # A sum of k independent negative binomials has dispersion inv_r / k; buckets of one window
+                # are not independent (a burst spans several), so the sum keeps inv_r / sqrt(k): between
+                # "independent" and "one bucket" (too deaf for slow ramps on small counts).
+                p = min(1.0, nbinom_sf(obs, exp, inv_r / self.dispersion_divisor(window)) * len(self.windows))
                 if p < best.p:
-                    best = Score(t, obs, exp, p, p_to_z(p), window, True)
+                    best = Score(t, obs, exp, p, p_to_z(p), window, True, t - (window - 1) * self.step, window * self.step)
         if fraction >= 1.0:
             self.baseline.update(t, value)
         else:
@@ -148,7 +161,8 @@ class DropDetector:
             obs, exp = found
             if exp >= self.min_expected and obs < exp:
                 p = nbinom_cdf(obs, exp, self.baseline.inv_r)
-                result = Score(t, obs, exp, p, p_to_z(p), self.window, True)
+                result = Score(t, obs, exp, p, p_to_z(p), self.window, True, t - (self.window - 1) * self.step,
+                               self.window * self.step)
         if fraction >= 1.0:
             self.baseline.update(t, value)
         else:
@@ -198,6 +212,8 @@ class ShareSpikeDetector:
         self._shares.append(self.share)
 
     def _update(self, part: float, total: float) -> None:
+        if self.seen == 0 and total <= 0:
+            return  # history starts with the first mention
         self.seen += 1
         # sums that decay per bucket: the share is a ratio of recent counts, busy hours weigh more
         self.part = self.part * (1 - self._a) + part
@@ -219,7 +235,7 @@ class ShareSpikeDetector:
                     continue
                 p = min(1.0, betabinom_sf(obs, n, share, self.concentration) * len(self.windows))
                 if p < best.p:
-                    best = Score(t, obs, exp, p, p_to_z(p), window, True)
+                    best = Score(t, obs, exp, p, p_to_z(p), window, True, t - (window - 1) * self.step, window * self.step)
         if fraction >= 1.0:
             self._update(part, total)
         else:

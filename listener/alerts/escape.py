@@ -32,8 +32,11 @@ def clean(text: str | None) -> str:
 
 def defuse(text: str) -> str:
     """Mass mentions and script-like URL schemes lose their power, still readable:
-    "@channel" -> "@\u2060channel", "javascript:" -> "javascript\u2060:"."""
+    "@channel" -> "@\u2060channel", "<!everyone>" -> "<\u2060!everyone>" (Slack's special mentions, also when
+    a plain-text webhook is forwarded to Slack), "javascript:" -> "javascript\u2060:"."""
     text = _MASS_MENTION.sub(lambda m: "@" + WORD_JOINER + m.group(1), text)
+    # <!everyone>, <@U123>, and <https://x|label> (a link whose label lies) are Slack syntax
+    text = re.sub(r"<([!@#^]|[a-zA-Z][a-zA-Z0-9+.-]*:)", "<" + WORD_JOINER + r"\1", text)
     return _DANGEROUS_SCHEME.sub(lambda m: m.group(1) + WORD_JOINER + ":", text)
 
 

@@ -123,7 +123,8 @@ def describe(record: AlertRecord, fmt, tz: str = "UTC", chart_cid: str | None = 
     drivers = d.get("drivers") or {}
     for field, label in (("topic", "Topics"), ("source", "Sources"), ("author", "Authors"), ("lang", "Languages")):
         # one mention each is not a driver (an author with one post explains nothing)
-        rows = [r for r in drivers.get(field, []) if r.get("excess", 0) > 0 and r["count"] >= 2][:3]
+        least = 3 if field == "author" else 2  # two posts by one person in a busy hour explain nothing yet
+        rows = [r for r in drivers.get(field, []) if r.get("excess", 0) > 0 and r["count"] >= least][:3]
         if not rows:
             continue
         parts = []

@@ -13,7 +13,7 @@ from listener.runtime import open_settings_store
 
 def check_now(settings: Settings, project: Project, now: datetime | None = None, *, deliver: bool = True,
               replay_from: datetime | None = None) -> CheckReport:
-    with open_settings_store(settings) as store, open_alert_state(settings.store_url) as state:
+    with open_settings_store(settings) as store, open_alert_state(settings) as state:
         return check_alerts(store, state, project, now, replay_from=replay_from, deliver=deliver)
 
 
@@ -39,3 +39,20 @@ def sample_alert() -> AlertRecord:
                                    "engagement": 3}],
                  "chart": {"times": [h.isoformat() for h in hours], "counts": counts,
                            "window": [start.isoformat(), now.isoformat()]}})
+
+
+def check_after_pass(settings: Settings, project: Project, say) -> CheckReport | None:
+    """`listener run`'s hook: check the rules after a gathering pass. It never raises (a broken alert
+    channel must not stop the gathering); what it raised or failed is said through `say(text)`."""
+    if not project.alert:
+        return None
+    try:
+        report = check_now(settings, project)
+    except Exception as err:  # noqa: BLE001 - reported, and the next pass tries again
+        say(f"alerts: the check failed: {type(err).__name__}: {err}")
+        return None
+    for record in report.raised:
+        say(f"alert #{record.id}: {record.title} (listener alerts list)")
+    for failure in report.failed:
+        say(f"alerts: {failure}")
+    return report

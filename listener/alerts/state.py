@@ -236,6 +236,22 @@ class AlertState:
             raise LookupError(f"no alert with id {alert_id} (see `listener alerts list`)")
         return self.get(alert_id)
 
+    def purge(self, before: datetime | None = None) -> int:
+        """Delete alerts (and their deliveries) whose window ended before `before`, or all; returns how many."""
+        cutoff = _iso(before) if before else None
+        where, params = ("WHERE window_end < ?", [cutoff]) if cutoff else ("", [])
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(f"DELETE FROM alert_deliveries WHERE alert_id IN (SELECT id FROM alerts {where})",
+                                 params)
+                removed = self._db.execute(f"DELETE FROM alerts {where}", params).rowcount
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return removed
+
     def iter_all(self) -> Iterator[AlertRecord]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM alerts ORDER BY id").fetchall()
@@ -261,11 +277,12 @@ def _record(row: sqlite3.Row) -> AlertRecord:
         details=json.loads(row["details"]))
 
 
-def open_alert_state(store_url: str) -> AlertState:
-    """The alert state beside the store: the same SQLite file, or (Elasticsearch) not yet supported."""
-    if store_url.startswith("sqlite:"):
+def open_alert_state(settings) -> AlertState:
+    """The alert state beside the store: the store's own SQLite file in the embedded runtime. With an
+    Elasticsearch store it is `alerts.db` in the data folder for now: exactly once holds between the
+    processes of one host (one file), not across hosts (an Elasticsearch index for it is not written yet)."""
+    if settings.store_url.startswith("sqlite:"):
         from listener.store.sqlite import _path_of
 
-        return AlertState(_path_of(store_url))
-    raise ValueError(f"alert state for {store_url.split(':', 1)[0]!r} stores is not implemented yet; "
-                     "use a sqlite:// LISTENER_STORE for alerts")
+        return AlertState(_path_of(settings.store_url))
+    return AlertState(Path(settings.data_dir) / "alerts.db")

@@ -61,10 +61,7 @@ def check(
 def _state():
     from listener.alerts.state import open_alert_state
 
-    try:
-        return open_alert_state(settings().store_url)
-    except ValueError as err:
-        raise UserInputError(str(err)) from None
+    return open_alert_state(settings())
 
 
 @alerts_app.command("list")
