@@ -170,3 +170,13 @@ def test_run_queues_one_gather_task_per_configured_source_when_a_broker_is_set(t
     assert sorted(json.loads(__import__("base64").b64decode(m["body"]))[0][0] for m in messages) == ["feed", "reddit"]
     assert CliRunner().invoke(app, ["run", "--project", str(path), "--every", "1h"]).exit_code == 2
     client.flushdb()
+
+
+def test_status_and_dlq_say_when_redis_cannot_be_reached(monkeypatch):
+    from listener.cli import app
+    from tests.celery_harness import free_port
+
+    monkeypatch.setenv("LISTENER_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    for args in (["status"], ["dlq", "list"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and "cannot reach Redis" in result.stderr, result.output

@@ -72,9 +72,9 @@ def redis_client():
 RUNS_KEY = "listener:source-runs"
 
 
-def record_run(client, source: str, outcome: str, started: float, **details: Any) -> None:
+def record_run(client, source: str, outcome: str, started: float, details: dict[str, Any]) -> None:
     """The last run of a source, for `listener status`: when, how it ended (ok, failed, skipped), and why."""
-    record = {"source": source, "outcome": outcome, "started": started, "finished": time.time(), **details}
+    record = {**details, "source": source, "outcome": outcome, "started": started, "finished": time.time()}
     client.hset(RUNS_KEY, source, json.dumps(record, default=str))
 
 
