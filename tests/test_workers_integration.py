@@ -41,6 +41,12 @@ def _drained(client, data_dir):
     return stored(data_dir)[0] == TOTAL and not any(queue_depths(client).values()) and not client.hlen("unacked")
 
 
+def _state(client, data_dir) -> str:
+    from workers.status import queue_depths
+
+    return f"stored {stored(data_dir)}, queues {queue_depths(client)}, unacked {client.hlen('unacked')}"
+
+
 def test_sigkill_of_a_worker_mid_run_loses_nothing_and_stores_nothing_twice(tmp_path, shared_redis):
     env = worker_env(tmp_path, SHARED_REDIS)
     data = tmp_path / "data"
@@ -57,7 +63,10 @@ def test_sigkill_of_a_worker_mid_run_loses_nothing_and_stores_nothing_twice(tmp_
 
     second = Worker(env, tmp_path / "second.log", name="second").wait_ready()
     try:
-        wait_for(lambda: _drained(shared_redis, data), 180, "the second worker to finish the run")
+        try:
+            wait_for(lambda: _drained(shared_redis, data), 180, "the second worker to finish the run")
+        except TimeoutError as err:
+            raise AssertionError(f"{err}: {_state(shared_redis, data)}\n{second.log()}") from None
     finally:
         second.stop()
     assert stored(data) == (TOTAL, TOTAL)
@@ -87,7 +96,10 @@ def test_redis_killed_and_restarted_mid_run_loses_nothing(tmp_path):
 
         client = redis.Redis.from_url(server.url)
         assert client.llen("score") > 0  # the waiting messages survived on disk
-        wait_for(lambda: _drained(client, data), 180, "the worker to finish the run after the restart")
+        try:
+            wait_for(lambda: _drained(client, data), 180, "the worker to finish the run after the restart")
+        except TimeoutError as err:
+            raise AssertionError(f"{err}: {_state(client, data)}\n{worker.log()}") from None
         client.close()
     finally:
         worker.stop()
