@@ -63,9 +63,10 @@ def redis_client():
 
     from workers.config import broker_url
 
-    key = f"redis:{os.getpid()}"
+    url = broker_url()
+    key = f"redis:{os.getpid()}:{url}"
     if key not in _cache:
-        _cache[key] = redis.Redis.from_url(broker_url())
+        _cache[key] = redis.Redis.from_url(url)
     return _cache[key]
 
 
