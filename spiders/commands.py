@@ -15,6 +15,7 @@ from listener.cli.render import shown
 from listener.cli.common import (
     ProjectOption, UserInputError, handle_errors, print_json, require_project, settings,
 )
+from spiders import registry
 
 _out = Console()
 _err = Console(stderr=True)
@@ -28,8 +29,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def crawl(
         spider: Optional[str] = typer.Argument(
-            None, help="review, trustpilot, appstore, googleplay, feed or article (default: every spider "
-                       "with a source in the project file)."),
+            None, help=f"{', '.join(registry.spiders())} (default: every spider with a source in the project "
+                       "file)."),
         brand: Optional[str] = typer.Option(None, "--brand", "-b", help="Only this brand's sources."),
         project: Optional[Path] = ProjectOption,
         score: bool = typer.Option(True, help="Score sentiment and topics with the transformer."),

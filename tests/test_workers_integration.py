@@ -7,6 +7,7 @@ worker after the visibility timeout (5 s here), and the store upserts by determi
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -40,6 +41,12 @@ def _drained(client, data_dir):
     return stored(data_dir)[0] == TOTAL and not any(queue_depths(client).values()) and not client.hlen("unacked")
 
 
+def _state(client, data_dir) -> str:
+    from workers.status import queue_depths
+
+    return f"stored {stored(data_dir)}, queues {queue_depths(client)}, unacked {client.hlen('unacked')}"
+
+
 def test_sigkill_of_a_worker_mid_run_loses_nothing_and_stores_nothing_twice(tmp_path, shared_redis):
     env = worker_env(tmp_path, SHARED_REDIS)
     data = tmp_path / "data"
@@ -56,7 +63,10 @@ def test_sigkill_of_a_worker_mid_run_loses_nothing_and_stores_nothing_twice(tmp_
 
     second = Worker(env, tmp_path / "second.log", name="second").wait_ready()
     try:
-        wait_for(lambda: _drained(shared_redis, data), 180, "the second worker to finish the run")
+        try:
+            wait_for(lambda: _drained(shared_redis, data), 180, "the second worker to finish the run")
+        except TimeoutError as err:
+            raise AssertionError(f"{err}: {_state(shared_redis, data)}\n{second.log()}") from None
     finally:
         second.stop()
     assert stored(data) == (TOTAL, TOTAL)
@@ -86,7 +96,10 @@ def test_redis_killed_and_restarted_mid_run_loses_nothing(tmp_path):
 
         client = redis.Redis.from_url(server.url)
         assert client.llen("score") > 0  # the waiting messages survived on disk
-        wait_for(lambda: _drained(client, data), 180, "the worker to finish the run after the restart")
+        try:
+            wait_for(lambda: _drained(client, data), 180, "the worker to finish the run after the restart")
+        except TimeoutError as err:
+            raise AssertionError(f"{err}: {_state(client, data)}\n{worker.log()}") from None
         client.close()
     finally:
         worker.stop()
@@ -149,3 +162,53 @@ def test_a_batch_that_cannot_succeed_is_a_dead_letter_and_dlq_retry_and_drop_wor
         assert any(queues == ["score"] for queues in report["workers"].values())
     finally:
         worker.stop()
+
+
+def test_run_queues_gather_tasks_that_poll_a_source_score_its_mentions_and_report_to_status(tmp_path, shared_redis,
+                                                                                             monkeypatch):
+    """`listener run` with a broker: the gather worker polls YouTube (the local server) from the one registry,
+    hands the comments to the score queue, the score worker stores them; `listener status` shows the run.
+    A second run finds nothing new (the checkpoints are in Redis); a refused key is recorded as failed."""
+    from typer.testing import CliRunner
+
+    from demo.servers.youtube import YouTubeServer, make_video, make_yt_comment
+    from listener.cli import app
+
+    project = tmp_path / "project.toml"
+    with YouTubeServer([make_video("v1", "Acme review", "acme is ok", published=time.time() - 3600)],
+                       [make_yt_comment(f"c{i}", "v1", f"acme comment {i}", published=time.time() - 60 * i)
+                        for i in range(1, 8)], keys={"k"}) as youtube:
+        env = worker_env(tmp_path, SHARED_REDIS, LISTENER_YOUTUBE_URL=youtube.base_url, LISTENER_YOUTUBE_KEY="k")
+        project.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n[brand.sources]\nreddit_search = false\n'
+                           'youtube_searches = ["acme review"]\n')
+        for name, value in env.items():
+            if name.startswith("LISTENER_"):
+                monkeypatch.setenv(name, value)
+        worker = Worker(env, tmp_path / "gather.log", queues="gather,score", concurrency=1, name="gather")
+        worker.wait_ready()
+        try:
+            queued = CliRunner().invoke(app, ["run", "--no-score", "--json"])
+            assert queued.exit_code == 0, queued.output
+            assert list(json.loads(queued.stdout)["queued"]) == ["youtube"]
+            wait_for(lambda: stored(tmp_path / "data")[0] == 7, 60, "the video's 7 comments")
+            status = json.loads(CliRunner().invoke(app, ["status", "--json"]).stdout)
+            run = status["sources"]["youtube"]
+            assert run["outcome"] == "ok" and run["new"] == 7 and run["messages"] == 1
+
+            CliRunner().invoke(app, ["run", "--no-score"])
+            wait_for(lambda: json.loads(CliRunner().invoke(app, ["status", "--json"]).stdout)["sources"]["youtube"]
+                     ["finished"] > run["finished"], 60, "the second pass")
+            again = json.loads(CliRunner().invoke(app, ["status", "--json"]).stdout)["sources"]["youtube"]
+            assert again["outcome"] == "ok" and again["new"] == 0 and stored(tmp_path / "data")[0] == 7
+        finally:
+            worker.stop()
+        worker = Worker({**env, "LISTENER_YOUTUBE_KEY": "refused"}, tmp_path / "gather2.log", queues="gather",
+                        name="gather2").wait_ready()
+        try:
+            CliRunner().invoke(app, ["run", "--no-score"])
+            wait_for(lambda: json.loads(CliRunner().invoke(app, ["status", "--json"]).stdout)["sources"]["youtube"]
+                     ["outcome"] == "failed", 60, "the failed pass")
+            plain = CliRunner().invoke(app, ["status"])
+            assert "youtube" in plain.stdout and "failed" in plain.stdout
+        finally:
+            worker.stop()

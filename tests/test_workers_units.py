@@ -170,3 +170,40 @@ def test_run_queues_one_gather_task_per_configured_source_when_a_broker_is_set(t
     assert sorted(json.loads(__import__("base64").b64decode(m["body"]))[0][0] for m in messages) == ["feed", "reddit"]
     assert CliRunner().invoke(app, ["run", "--project", str(path), "--every", "1h"]).exit_code == 2
     client.flushdb()
+
+
+def test_status_and_dlq_say_when_redis_cannot_be_reached(monkeypatch):
+    from listener.cli import app
+    from tests.celery_harness import free_port
+
+    monkeypatch.setenv("LISTENER_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    for args in (["status"], ["dlq", "list"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and "cannot reach Redis" in result.stderr, result.output
+
+
+def test_the_alert_task_calls_the_library_check_once_it_exists(monkeypatch, tmp_path):
+    """Until listener.alerts has check_alerts, the task says so; once it has, the task calls it with the
+    worker's settings and project."""
+    import importlib
+    import types
+
+    monkeypatch.setenv("LISTENER_BROKER_URL", SHARED_REDIS)
+    monkeypatch.setenv("LISTENER_DATA", str(tmp_path))
+    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
+    from workers import runtime, tasks
+
+    runtime._cache.clear()
+    try:
+        alerts = importlib.import_module("listener.alerts")
+    except ModuleNotFoundError:
+        alerts = types.ModuleType("listener.alerts")
+        monkeypatch.setitem(__import__("sys").modules, "listener.alerts", alerts)
+    if not hasattr(alerts, "check_alerts"):
+        assert "does not exist yet" in tasks.check_alerts.run()["skipped"]
+    calls = []
+    monkeypatch.setattr(alerts, "check_alerts", lambda settings, project: calls.append((settings, project)) or
+                        {"raised": 0}, raising=False)
+    assert tasks.check_alerts.run() == {"raised": 0}
+    assert calls[0][0].data_dir == tmp_path and calls[0][1] is None
+    runtime._cache.clear()

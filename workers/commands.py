@@ -4,6 +4,7 @@ when one of them runs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from datetime import datetime, timezone
@@ -30,6 +31,23 @@ def _app():
     from workers.app import app
 
     return app
+
+
+@contextlib.contextmanager
+def broker_errors():
+    """handle_errors, plus one clear line when Redis cannot be reached."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeout
+
+    with handle_errors():
+        try:
+            yield
+        except (RedisConnectionError, RedisTimeout, OperationalError) as err:
+            from workers.config import broker_url
+
+            _err.print(f"error: cannot reach Redis at LISTENER_BROKER_URL={broker_url()}: {err}; start it or fix "
+                       "the URL", highlight=False, markup=False)
+            raise typer.Exit(2) from None
 
 
 def _redis():
@@ -80,7 +98,7 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print as JSON
     """Queue depths, live workers, dead letters, and each source's last run, outcome and error."""
     from workers.status import collect_status
 
-    with handle_errors():
+    with broker_errors():
         report = collect_status(_app(), _redis())
     if json_output:
         print_json(report)
@@ -103,7 +121,7 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print as JSON
             colour = {"ok": "green", "failed": "red"}.get(run["outcome"], "yellow")
             table.add_row(escape(name), _when(run.get("finished")), f"[{colour}]{run['outcome']}[/{colour}]",
                           str(run.get("new", "")), escape(str(errors[0]))[:120] if errors else
-                          escape(str(run.get("skipped", ""))))
+                          escape(str(run.get("not_run", ""))))
         _out.print(table)
 
 
@@ -121,7 +139,7 @@ def _letters():
 def dlq_list(json_output: bool = typer.Option(False, "--json", help="Print as JSON (with tracebacks)."),
              show_traceback: bool = typer.Option(False, "--traceback", help="Show each traceback.")):
     """The dead letters, oldest first: id, task, queue, when, retries, error."""
-    with handle_errors():
+    with broker_errors():
         letters = _letters().all()
     if json_output:
         print_json([{**letter.summary(), "traceback": letter.traceback} for letter in letters])
@@ -147,7 +165,7 @@ def _ids(ids: list[str], every: bool) -> list[str] | None:
 def dlq_retry(ids: list[str] = typer.Argument(None, help="Dead letter ids (from `listener dlq list`)."),
               every: bool = typer.Option(False, "--all", help="Retry every dead letter.")):
     """Send dead letters' tasks again with their original arguments; they leave the list once sent."""
-    with handle_errors():
+    with broker_errors():
         try:
             sent = _letters().retry(_app(), _ids(ids or [], every))
         except KeyError as err:
@@ -159,7 +177,7 @@ def dlq_retry(ids: list[str] = typer.Argument(None, help="Dead letter ids (from 
 def dlq_drop(ids: list[str] = typer.Argument(None, help="Dead letter ids (from `listener dlq list`)."),
              every: bool = typer.Option(False, "--all", help="Drop every dead letter.")):
     """Delete dead letters for good."""
-    with handle_errors():
+    with broker_errors():
         try:
             dropped = _letters().take(_ids(ids or [], every))
         except KeyError as err:

@@ -58,6 +58,10 @@ def celery_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     # kombu looks for messages of dead workers every interval x throttle seconds (100 s by default); with a
     # short visibility timeout the sweep must be as frequent, or the timeout means nothing.
     sweep = max(1, min(10, visibility // 5))
+    # The sweep holds a lock in Redis (kombu's default expiry: 300 s). A worker or Redis killed mid-sweep
+    # leaves it behind (append-only Redis keeps it), and no message of a dead worker comes back until it
+    # expires: keep that within the visibility timeout.
+    mutex_expiry = max(5, min(300, visibility))
     return {
         "broker_url": url,
         "result_backend": url,
@@ -72,7 +76,7 @@ def celery_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "task_default_queue": "score",
         "task_routes": ROUTES,
         "broker_transport_options": {"visibility_timeout": visibility, "unacked_restore_interval": sweep,
-                                     "unacked_restore_throttle": 1},
+                                     "unacked_restore_throttle": 1, "unacked_mutex_expire": mutex_expiry},
         "result_backend_transport_options": {"visibility_timeout": visibility},
         "broker_connection_retry_on_startup": True,
         "worker_send_task_events": True,  # `listener status` and Flower see what workers do

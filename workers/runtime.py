@@ -63,18 +63,19 @@ def redis_client():
 
     from workers.config import broker_url
 
-    key = f"redis:{os.getpid()}"
+    url = broker_url()
+    key = f"redis:{os.getpid()}:{url}"
     if key not in _cache:
-        _cache[key] = redis.Redis.from_url(broker_url())
+        _cache[key] = redis.Redis.from_url(url)
     return _cache[key]
 
 
 RUNS_KEY = "listener:source-runs"
 
 
-def record_run(client, source: str, outcome: str, started: float, **details: Any) -> None:
+def record_run(client, source: str, outcome: str, started: float, details: dict[str, Any]) -> None:
     """The last run of a source, for `listener status`: when, how it ended (ok, failed, skipped), and why."""
-    record = {"source": source, "outcome": outcome, "started": started, "finished": time.time(), **details}
+    record = {**details, "source": source, "outcome": outcome, "started": started, "finished": time.time()}
     client.hset(RUNS_KEY, source, json.dumps(record, default=str))
 
 

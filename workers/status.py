@@ -25,6 +25,7 @@ def collect_status(app, client, timeout: float = 1.0) -> dict[str, Any]:
     from workers.deadletters import DeadLetters
     from workers.runtime import last_runs
 
+    client.ping()  # fail fast, before Celery's own connection retries
     replies = app.control.inspect(timeout=timeout).active_queues() or {}
     workers = {name: sorted(q["name"] for q in queues) for name, queues in replies.items()}
     return {

@@ -127,11 +127,11 @@ def gather(source: str, brand: str | None = None, score: bool = True) -> dict[st
         else:
             summary = _poll(entry, project, brand, score)
     except Exception as err:
-        runtime.record_run(client, source, "failed", started, error=f"{type(err).__name__}: {err}")
+        runtime.record_run(client, source, "failed", started, {"error": f"{type(err).__name__}: {err}"})
         raise
-    outcome = "skipped" if "skipped" in summary else "failed" if summary.get("errors") else "ok"
-    runtime.record_run(client, source, outcome, started, **summary)
-    return {"source": source, "outcome": outcome, **summary}
+    outcome = "skipped" if "not_run" in summary else "failed" if summary.get("errors") else "ok"
+    runtime.record_run(client, source, outcome, started, summary)
+    return {**summary, "source": source, "outcome": outcome}
 
 
 def _crawl(name: str, project, brand: str | None, score: bool) -> dict[str, Any]:
@@ -155,7 +155,7 @@ def _poll(entry, project, brand: str | None, score: bool) -> dict[str, Any]:
 
     missing = entry.missing_credentials(os.environ)
     if missing:
-        return {"skipped": f"not configured: {missing}"}
+        return {"not_run": f"not configured: {missing}"}
     brands = select_brands(project, brand)
     checkpoints = checkpoint_store(runtime.settings())
     messages = [0]
