@@ -33,10 +33,10 @@ def serp_errors():
     try:
         yield
     except MissingKeyError as err:
-        _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+        _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except SerpError as err:
-        _err.print(f"[bold red]error[/bold red] ({err.kind}): {escape(str(err))}", highlight=False)
+        _err.print(f"[bold red]error[/bold red] ({err.kind}): {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except ValueError as err:
         raise UserInputError(str(err)) from None
@@ -79,7 +79,7 @@ def check(
         _out.print(f"{report.provider}: searched {len(report.checked)} question(s) with {report.requests} "
                    f"request(s); {len(report.cached)} checked within the interval (cached)")
         for key, problem in report.failed.items():
-            _out.print(f"  [red]failed[/red] {escape(key)}: {escape(problem)}", highlight=False)
+            _out.print(f"  [red]failed[/red] {escape(key)}: {escape(problem)}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -162,7 +162,9 @@ def import_page(
     from listener.seo.questions import Question, find_question, questions_of
 
     with handle_errors(), serp_errors():
-        loaded = require_project(project) if (project or record) else None
+        from listener.runtime import resolve_project
+
+        loaded = require_project(project) if record else resolve_project(settings(), project)
         matches = [q for q in find_question(questions_of(loaded), query) if (q.lang, q.country) == (lang, country)] \
             if loaded else []
         if record and not matches:
