@@ -70,6 +70,15 @@ def test_report_lists_third_party_pages_above_the_own_page_with_their_negativity
     assert row.unscored_weight == pytest.approx(ctr(4), abs=1e-4)
 
 
+def test_a_thread_whose_first_post_carries_another_url_counts_whole(history, sqlite_store):
+    history.record(QUESTION.key, "Nimbus", page_of(FORUM, OWN))
+    root = mention("https://forum.example.org/t/canonical-slug/5120", "negative", 0.8, 1)
+    reply = mention(FORUM, "negative", 0.6, 2).model_copy(update={"thread_id": root.id})
+    sqlite_store.upsert([root, reply])
+    [row] = outrank_report([QUESTION], history, sqlite_store)
+    assert row.outranking[0].mentions == 2 and row.outranking[0].negativity == pytest.approx(0.7)
+
+
 def test_own_page_missing_means_every_third_party_result_outranks_it(history):
     history.record(QUESTION.key, "Nimbus", page_of(REDDIT, "https://nimbus.example/blog/x", FORUM))
     [row] = outrank_report([QUESTION], history, None)

@@ -85,6 +85,14 @@ def mentions_of_pages(store: Store, urls: list[str]) -> dict[str, list[Mention]]
                     if key == wanted or key.startswith(wanted + "/"):
                         found[url].append(mention)
                 break
+    # A thread's first post may carry its canonical URL rather than the one that ranks; its replies name it.
+    for url, mentions in found.items():
+        have = {m.id for m in mentions}
+        for thread_id in dict.fromkeys(m.thread_id for m in mentions if m.thread_id and m.thread_id not in have):
+            root = store.get(thread_id)
+            if root is not None:
+                mentions.append(root)
+                have.add(thread_id)
     return found
 
 
