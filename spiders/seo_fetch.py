@@ -78,7 +78,11 @@ def fetch_outranking(project: Project, settings: Settings, *, score: bool = Fals
 def register(app: typer.Typer) -> None:
     """Add `fetch` to the `listener seo` group (listener.cli.seo), which the library registers itself."""
     from listener.cli.common import ProjectOption, handle_errors, print_json, require_project, settings
-    from listener.cli.seo import seo_app
+    from listener.cli.seo import register as register_seo_group, seo_app
+
+    register_seo_group(app)  # whichever plug-in comes first adds the group; the other finds it
+    if any(command.name == "fetch" for command in seo_app.registered_commands):
+        return
 
     @seo_app.command()
     def fetch(

@@ -22,7 +22,9 @@ _err = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(seo_app, name="seo")
+    """Add the `seo` group (once: spiders.seo_fetch adds its `fetch` command to the same group)."""
+    if not any(group.typer_instance is seo_app for group in app.registered_groups):
+        app.add_typer(seo_app, name="seo")
 
 
 @contextlib.contextmanager
