@@ -129,3 +129,8 @@ def test_import_of_a_captcha_page_fails(run):
 
 def test_bad_format_option(run):
     assert run("seo", "report", "--format", "xml").exit_code == 2
+
+
+def test_unknown_provider_is_a_setup_error(run):
+    result = run("seo", "check", "--provider", "altavista")
+    assert result.exit_code == 2 and "known: " in result.stderr and "searxng" in result.stderr

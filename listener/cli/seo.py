@@ -4,6 +4,7 @@ import saved result pages, and show a question's rank history. Thin: each comman
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,7 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from listener.cli.common import ProjectOption, UserInputError, handle_errors, print_json, require_project, settings
+from listener.cli.common import (
+    ProjectOption, UserInputError, handle_errors, print_json, require_project, settings, to_jsonable,
+)
 
 seo_app = typer.Typer(name="seo", help="Which third-party pages outrank the help center, and what they say.",
                       no_args_is_help=True)
@@ -30,18 +33,16 @@ def register(app: typer.Typer) -> None:
 @contextlib.contextmanager
 def serp_errors():
     """A provider problem as one line: a missing key is a setup problem (exit 2), the rest exit 1."""
-    from listener.seo.model import MissingKeyError, SerpError
+    from listener.seo.model import MissingKeyError, SerpError, UnknownProviderError
 
     try:
         yield
-    except MissingKeyError as err:
+    except (MissingKeyError, UnknownProviderError) as err:
         _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except SerpError as err:
         _err.print(f"[bold red]error[/bold red] ({err.kind}): {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    except ValueError as err:
-        raise UserInputError(str(err)) from None
 
 
 def _questions(project):
@@ -108,9 +109,6 @@ def report(
     handle = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if format == "json":
-            from listener.cli.common import to_jsonable
-            import json
-
             handle.write(json.dumps(to_jsonable(rows), ensure_ascii=False, indent=2) + "\n")
         elif format == "csv":
             from listener.seo.output import write_csv

@@ -77,14 +77,14 @@ def mentions_of_pages(store: Store, urls: list[str]) -> dict[str, list[Mention]]
     for host, host_urls in by_host.items():
         keys = {url: page_key(url) for url in host_urls}
         for mention in store.iter_mentions(Filters(query=f'site:"{host}"', include_duplicates=True)):
-            for candidate in (mention.url, mention.native_id):
-                if not candidate or "://" not in candidate:
-                    continue
-                key = page_key(candidate.split("#", 1)[0])
-                for url, wanted in keys.items():
-                    if key == wanted or key.startswith(wanted + "/"):
-                        found[url].append(mention)
-                break
+            # The mention's own URL (a post's permalink sits under its thread's), else a URL-shaped native id.
+            address = mention.url or (mention.native_id if "://" in (mention.native_id or "") else None)
+            if not address:
+                continue
+            key = page_key(address.split("#", 1)[0])
+            for url, wanted in keys.items():
+                if key == wanted or key.startswith(wanted + "/"):
+                    found[url].append(mention)
     # A thread's first post may carry its canonical URL rather than the one that ranks; its replies name it.
     for url, mentions in found.items():
         have = {m.id for m in mentions}
