@@ -4,6 +4,7 @@ import saved result pages, and show a question's rank history. Thin: each comman
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,7 +14,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from listener.cli.common import ProjectOption, UserInputError, handle_errors, print_json, require_project, settings
+from listener.cli.common import (
+    ProjectOption, UserInputError, handle_errors, print_json, require_project, settings, to_jsonable,
+)
 
 seo_app = typer.Typer(name="seo", help="Which third-party pages outrank the help center, and what they say.",
                       no_args_is_help=True)
@@ -22,24 +25,24 @@ _err = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(seo_app, name="seo")
+    """Add the `seo` group (once: spiders.seo_fetch adds its `fetch` command to the same group)."""
+    if not any(group.typer_instance is seo_app for group in app.registered_groups):
+        app.add_typer(seo_app, name="seo")
 
 
 @contextlib.contextmanager
 def serp_errors():
     """A provider problem as one line: a missing key is a setup problem (exit 2), the rest exit 1."""
-    from listener.seo.model import MissingKeyError, SerpError
+    from listener.seo.model import MissingKeyError, SerpError, UnknownProviderError
 
     try:
         yield
-    except MissingKeyError as err:
-        _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+    except (MissingKeyError, UnknownProviderError) as err:
+        _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except SerpError as err:
-        _err.print(f"[bold red]error[/bold red] ({err.kind}): {escape(str(err))}", highlight=False)
+        _err.print(f"[bold red]error[/bold red] ({err.kind}): {escape(str(err))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    except ValueError as err:
-        raise UserInputError(str(err)) from None
 
 
 def _questions(project):
@@ -79,7 +82,7 @@ def check(
         _out.print(f"{report.provider}: searched {len(report.checked)} question(s) with {report.requests} "
                    f"request(s); {len(report.cached)} checked within the interval (cached)")
         for key, problem in report.failed.items():
-            _out.print(f"  [red]failed[/red] {escape(key)}: {escape(problem)}", highlight=False)
+            _out.print(f"  [red]failed[/red] {escape(key)}: {escape(problem)}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -106,9 +109,6 @@ def report(
     handle = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if format == "json":
-            from listener.cli.common import to_jsonable
-            import json
-
             handle.write(json.dumps(to_jsonable(rows), ensure_ascii=False, indent=2) + "\n")
         elif format == "csv":
             from listener.seo.output import write_csv
@@ -162,7 +162,9 @@ def import_page(
     from listener.seo.questions import Question, find_question, questions_of
 
     with handle_errors(), serp_errors():
-        loaded = require_project(project) if (project or record) else None
+        from listener.runtime import resolve_project
+
+        loaded = require_project(project) if record else resolve_project(settings(), project)
         matches = [q for q in find_question(questions_of(loaded), query) if (q.lang, q.country) == (lang, country)] \
             if loaded else []
         if record and not matches:

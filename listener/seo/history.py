@@ -78,6 +78,9 @@ class RankHistory:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         self._db.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")  # as the mention store: readers never wait for a check
+            self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(SCHEMA)
 
     @classmethod

@@ -63,6 +63,12 @@ class MissingKeyError(SerpError):
     kind = "missing_key"
 
 
+class UnknownProviderError(SerpError, ValueError):
+    """A provider or saved-page engine name that is not registered; the message lists the known ones."""
+
+    kind = "unknown_provider"
+
+
 class QuotaError(SerpError):
     """The provider said too many requests (HTTP 429, an exhausted plan), or our own daily quota is used."""
 

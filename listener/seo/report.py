@@ -77,14 +77,22 @@ def mentions_of_pages(store: Store, urls: list[str]) -> dict[str, list[Mention]]
     for host, host_urls in by_host.items():
         keys = {url: page_key(url) for url in host_urls}
         for mention in store.iter_mentions(Filters(query=f'site:"{host}"', include_duplicates=True)):
-            for candidate in (mention.url, mention.native_id):
-                if not candidate or "://" not in candidate:
-                    continue
-                key = page_key(candidate.split("#", 1)[0])
-                for url, wanted in keys.items():
-                    if key == wanted or key.startswith(wanted + "/"):
-                        found[url].append(mention)
-                break
+            # The mention's own URL (a post's permalink sits under its thread's), else a URL-shaped native id.
+            address = mention.url or (mention.native_id if "://" in (mention.native_id or "") else None)
+            if not address:
+                continue
+            key = page_key(address.split("#", 1)[0])
+            for url, wanted in keys.items():
+                if key == wanted or key.startswith(wanted + "/"):
+                    found[url].append(mention)
+    # A thread's first post may carry its canonical URL rather than the one that ranks; its replies name it.
+    for url, mentions in found.items():
+        have = {m.id for m in mentions}
+        for thread_id in dict.fromkeys(m.thread_id for m in mentions if m.thread_id and m.thread_id not in have):
+            root = store.get(thread_id)
+            if root is not None:
+                mentions.append(root)
+                have.add(thread_id)
     return found
 
 
@@ -99,7 +107,8 @@ def _describe(page: OutrankingPage, mentions: list[Mention]) -> None:
     page.topics = [topic for topic, _ in Counter(t for m in mentions for t in m.topics).most_common(3)]
 
 
-def question_report(question: Question, history: RankHistory, store: Store | None) -> QuestionReport:
+def _rank(question: Question, history: RankHistory) -> QuestionReport:
+    """The question's latest check: own position and the third-party pages above it (not yet described)."""
     row = QuestionReport(question=question.text, brand=question.brand, lang=question.lang,
                          country=question.country, status="not checked")
     check = history.latest(question.key)
@@ -115,10 +124,13 @@ def question_report(question: Question, history: RankHistory, store: Store | Non
         row.own_position, row.own_url = own[0].position, own[0].url
         row.own_on_page_one = own[0].position <= PAGE_ONE
     limit = row.own_position or (max((r.position for r in organic), default=0) + 1)
-    above = [r for r in organic if r.category == "third_party" and r.position < limit]
     row.outranking = [OutrankingPage(position=r.position, url=r.url, domain=r.domain, kind=r.kind, title=r.title,
-                                     click_share=ctr(r.position)) for r in above]
-    mentions = mentions_of_pages(store, [p.url for p in row.outranking]) if store is not None and above else {}
+                                     click_share=ctr(r.position))
+                      for r in organic if r.category == "third_party" and r.position < limit]
+    return row
+
+
+def _weigh(row: QuestionReport, mentions: dict[str, list[Mention]]) -> None:
     for item in row.outranking:
         _describe(item, mentions.get(item.url, []))
         if item.negativity is None:
@@ -127,10 +139,18 @@ def question_report(question: Question, history: RankHistory, store: Store | Non
             row.negative_exposure += item.click_share * item.negativity
     row.negative_exposure = round(row.negative_exposure, 4)
     row.unscored_weight = round(row.unscored_weight, 4)
-    return row
 
 
 def outrank_report(questions: list[Question], history: RankHistory, store: Store | None) -> list[QuestionReport]:
-    """The report for every question, the most exposed first."""
-    rows = [question_report(q, history, store) for q in questions]
+    """The report for every question, the most exposed first. The store is read once per site for all
+    questions together (many questions share the same Reddit threads and review pages)."""
+    rows = [_rank(q, history) for q in questions]
+    urls = list(dict.fromkeys(page.url for row in rows for page in row.outranking))
+    mentions = mentions_of_pages(store, urls) if store is not None and urls else {}
+    for row in rows:
+        _weigh(row, mentions)
     return sorted(rows, key=lambda r: (r.status != "ok", -r.negative_exposure, -r.unscored_weight, r.question))
+
+
+def question_report(question: Question, history: RankHistory, store: Store | None) -> QuestionReport:
+    return outrank_report([question], history, store)[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 
+from listener.seo.model import UnknownProviderError
 from listener.seo.providers.base import About, HttpRequest, Provider
 
 __all__ = ["About", "HttpRequest", "Provider", "PROVIDERS", "register", "provider_class", "importer_class",
@@ -39,7 +40,7 @@ def provider_class(name: str) -> type[Provider]:
     load_builtins()
     cls = PROVIDERS.get(name)
     if cls is None or not cls.about.live:
-        raise ValueError(f"unknown SERP provider {name!r}; known: {', '.join(live_names())}")
+        raise UnknownProviderError(f"unknown SERP provider {name!r}; known: {', '.join(live_names())}")
     return cls
 
 
@@ -49,5 +50,5 @@ def importer_class(engine: str) -> type[Provider]:
     try:
         return engines[engine]
     except KeyError:
-        raise ValueError(f"--engine: no parser for saved {engine!r} pages; known: "
+        raise UnknownProviderError(f"--engine: no parser for saved {engine!r} pages; known: "
                          f"{', '.join(sorted(engines))}") from None
