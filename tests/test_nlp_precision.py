@@ -33,7 +33,7 @@ def test_explicit_precision_and_bad_value():
 
 def _card(tmp_path, fp32, int8):
     (tmp_path / "heads.json").write_text(json.dumps({
-        "eval": {"sets": fp32}, "precision_check": {"int8": {"sets": int8}}}))
+        "precision_check": {"fp32": {"sets": fp32}, "int8": {"sets": int8}}}))
     return tmp_path
 
 

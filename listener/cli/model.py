@@ -54,7 +54,7 @@ def train(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the heads. Default: "
                                           "listener/nlp/heads/ for the bundled encoder (and MODEL_CARD.md is "
                                           "updated), the per-user cache for another encoder."),
-    max_per_set: int = typer.Option(8000, min=0, help="Train lines kept per set (stratified sample, fixed "
+    max_per_set: int = typer.Option(4000, min=0, help="Train lines kept per set (stratified sample, fixed "
                                     "seed; 0 = all)."),
     max_dev: int = typer.Option(2000, min=1, help="Dev lines per set (own dev split, else carved by seed)."),
     precision_check: bool = typer.Option(True, help="Also measure the heads with the encoder in bf16 and "
@@ -118,7 +118,7 @@ def evaluate(
         chosen = model or settings().model or (loaded.project.model if loaded else None)
         scorer = load_scorer(model=chosen, topics=list(loaded.topics) if loaded else None, precision=precision,
                              heads=heads)
-        report = evaluate_file(file, scorer)
+        report = evaluate_file(file, scorer, cache=True)
     if json_output:
         print_json(report)
     else:

@@ -39,11 +39,13 @@ def render_numbers(card: dict) -> str:
                          f"{_f(m.get('macro_f1'))} | {_f(m.get('positive_negative_accuracy'))} | "
                          f"{_f(m.get('neutral_recall'))} | {_f(m.get('topic_micro_f1'))} |")
     check = card.get("precision_check")
-    if check and ev.get("sets"):
-        lines += ["", "The same heads with the encoder in lower precision (dev parts; accuracy / macro-recall):", "",
-                  "| set | fp32 | " + " | ".join(check) + " |", "| --- | --- | " + " | ".join("---" for _ in check) + " |"]
-        for name, m in [*sorted(ev["sets"].items()), ("all", ev["all"])]:
-            cells = [f"{_f(m.get('accuracy'))} / {_f(m.get('macro_recall'))}"]
+    if check and "fp32" in check:
+        n = check["fp32"]["all"].get("n")
+        lines += ["", f"The same heads with the encoder in each precision, on a fixed sample of the dev parts ({n} lines, "
+                  "up to 400 a set; accuracy / macro-recall):", "",
+                  "| set | " + " | ".join(check) + " |", "| --- | " + " | ".join("---" for _ in check) + " |"]
+        for name in [*sorted(check["fp32"].get("sets", {})), "all"]:
+            cells = []
             for p in check:
                 c = check[p]["all"] if name == "all" else check[p].get("sets", {}).get(name, {})
                 cells.append(f"{_f(c.get('accuracy'))} / {_f(c.get('macro_recall'))}")

@@ -84,7 +84,7 @@ def _stratified_take(rows: Sequence[Example], k: int, rng: np.random.Generator) 
     return [rows[i] for i in sorted(picked)], [rows[i] for i in range(len(rows)) if i not in picked]
 
 
-def build_corpus(paths: Sequence[str | Path], max_per_set: int | None = 8000, max_dev: int = 2000,
+def build_corpus(paths: Sequence[str | Path], max_per_set: int | None = 4000, max_dev: int = 2000,
                  dev_fraction: float = 0.2, seed: int = SEED) -> Corpus:
     data = read_labelled(labelled_files(paths))
     corpus = Corpus(bad_lines=data.bad_lines)

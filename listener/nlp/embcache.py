@@ -48,7 +48,7 @@ class EmbeddingCache:
         folder.mkdir(parents=True, exist_ok=True)
         self.key = key
         self.path = folder / f"{_slug(key)}.sqlite"
-        self._db = sqlite3.connect(self.path)
+        self._db = sqlite3.connect(self.path, timeout=120)  # several processes may fill one cache
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS emb (h BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")

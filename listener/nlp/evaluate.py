@@ -102,17 +102,23 @@ def topic_metrics(truth: Sequence[set[str]], predicted: Sequence[set[str]], know
     }
 
 
-def _predict(scorer, texts: list[str], embeddings: np.ndarray | None):
+def _predict(scorer, texts: list[str], embeddings: np.ndarray | None, cache: bool):
+    if embeddings is None and cache and getattr(scorer, "classifier", True) is None:
+        from listener.nlp.embcache import cached_embed
+        from listener.nlp.scorer import MAX_CHARS
+
+        embeddings = cached_embed(scorer.encoder, [t[:MAX_CHARS] for t in texts])
     if embeddings is None:
         return scorer.predict(texts)
     return scorer.predict(texts, embeddings=embeddings)
 
 
 def evaluate_examples(examples: Sequence[Example], scorer, languages: Iterable[str] | None = (),
-                      embeddings: np.ndarray | None = None) -> dict:
+                      embeddings: np.ndarray | None = None, cache: bool = False) -> dict:
     """Metrics per language, per set and overall. `languages`: which languages to score; () = the scorer's
     supported set (the others count as unscored), None = every language. `embeddings`: the examples'
-    embeddings when the caller has them (training reads them from its cache)."""
+    embeddings when the caller has them; `cache`: read and keep them in the on-disk embedding cache
+    (a second evaluation of the same file with the same encoder and precision does not re-embed)."""
     examples = list(examples)
     sentiment_lines = [e for e in examples if e.label in SENTIMENT_LABELS]
     two_class = bool(sentiment_lines) and not any(e.label == "neutral" for e in sentiment_lines)
@@ -121,7 +127,7 @@ def evaluate_examples(examples: Sequence[Example], scorer, languages: Iterable[s
     langs = [_language(e) or "unknown" for e in examples]
     chosen = [i for i, lang in enumerate(langs) if allowed is None or lang in allowed]
     preds = _predict(scorer, [examples[i].text for i in chosen],
-                     None if embeddings is None else embeddings[chosen]) if chosen else []
+                     None if embeddings is None else embeddings[chosen], cache) if chosen else []
     probs = np.full((len(examples), 3), np.nan)
     topics: list[set[str] | None] = [None] * len(examples)
     for i, p in zip(chosen, preds):
@@ -181,9 +187,9 @@ def _kind(error: str) -> str:
     return f"bad '{field.group(1)}'" if field else error.split(" (")[0]
 
 
-def evaluate_file(path: str | Path, scorer) -> dict:
+def evaluate_file(path: str | Path, scorer, cache: bool = False) -> dict:
     data = read_labelled([path])
-    report = evaluate_examples(data.examples, scorer) if data.examples else {"lines": 0, "scored": 0,
+    report = evaluate_examples(data.examples, scorer, cache=cache) if data.examples else {"lines": 0, "scored": 0,
                                                                                 "unscored": {}, "languages": {}}
     report["file"] = str(path)
     report["bad_lines"] = [{"line": n, "error": e} for _, n, e in data.bad_lines]

@@ -146,8 +146,9 @@ def int8_within_a_point(folder: str | Path = BUNDLED_HEADS) -> bool:
         card = json.loads((Path(folder) / "heads.json").read_text())
     except (OSError, ValueError):
         return False
-    fp32 = (card.get("eval") or {}).get("sets") or {}
-    int8 = ((card.get("precision_check") or {}).get("int8") or {}).get("sets") or {}
+    check = card.get("precision_check") or {}
+    fp32 = (check.get("fp32") or {}).get("sets") or {}  # the same sample of dev lines as int8's
+    int8 = (check.get("int8") or {}).get("sets") or {}
     if not fp32 or set(fp32) != set(int8):
         return False
     for name, ref in fp32.items():

@@ -21,7 +21,6 @@ from typing import Sequence
 
 import numpy as np
 
-from listener.model import SENTIMENT_LABELS
 from listener.nlp.data import Example, TopicDef, load_taxonomy
 from listener.nlp.heads import Heads, SentimentHead, TopicHead, ZeroShotCalibration, softmax, zero_shot_scores
 
@@ -250,9 +249,25 @@ def train_heads(encoder, examples: Sequence[Example], taxonomy: Sequence[TopicDe
     return Heads(sentiment, topics, zero_shot, card, background=x[np.sort(sample)])
 
 
+CHECK_PER_SET = 400
+
+
+def _check_sample(dev: Sequence[Example], per_set: int = CHECK_PER_SET) -> list[Example]:
+    """At most `per_set` dev lines of each set (fixed seed): re-embedding every dev line twice more would
+    cost as much as the training itself on a small CPU."""
+    from listener.nlp.corpus import SEED, _rng, _stratified_take
+
+    out: list[Example] = []
+    for name in sorted({e.set or "?" for e in dev}):
+        rows = [e for e in dev if (e.set or "?") == name]
+        out.extend(_stratified_take(rows, per_set, _rng(name + ":check", SEED))[0])
+    return out
+
+
 def _precision_check(model: str | None, heads: Heads, dev: Sequence[Example], progress=None) -> dict:
-    """The same heads on the dev lines with the encoder in bf16 and in dynamic int8 (embeddings cached per
-    precision): `auto` may only pick a faster precision that stays within a point of fp32 on every set."""
+    """The same heads on a sample of the dev lines (CHECK_PER_SET per set) with the encoder in fp32, bf16
+    and dynamic int8 (embeddings cached per precision): `auto` may only pick int8 where it stays within a
+    point of fp32 on every set."""
     import gc
 
     from listener.nlp.embcache import cached_embed
@@ -261,7 +276,8 @@ def _precision_check(model: str | None, heads: Heads, dev: Sequence[Example], pr
     from listener.nlp.scorer import TransformerScorer
 
     out = {}
-    for precision in ("bf16", "int8"):
+    dev = _check_sample(dev)
+    for precision in ("fp32", "bf16", "int8"):
         encoder = load_encoder(model, precision=precision)
         x = cached_embed(encoder, [e.text for e in dev], progress=progress)
         metrics = evaluate_examples(dev, TransformerScorer(encoder, heads), languages=None, embeddings=x)
@@ -290,7 +306,7 @@ def _summary(metrics: dict) -> dict:
 def run_training(model: str | None = None, files: Sequence[str | Path] | None = None,
                  output: str | Path | None = None, precision: str | None = "fp32",
                  evaluate: bool = True, write_card: bool | None = None, check_precisions: bool = True,
-                 max_per_set: int | None = 8000, max_dev: int = 2000, set_power: float = SET_POWER,
+                 max_per_set: int | None = 4000, max_dev: int = 2000, set_power: float = SET_POWER,
                  progress=None) -> dict:
     """What `listener model train` does: build train and dev parts (see corpus.py), embed them through the
     on-disk cache (resumable), fit, save, evaluate on the dev parts.
