@@ -113,7 +113,7 @@ def register_run(app: typer.Typer) -> None:
                 show(reports)
                 from listener.alerts.runner import check_after_pass
 
-                check_after_pass(current, loaded, lambda text: say(escape(text)))  # the rules, after each pass
+                check_after_pass(current, loaded, lambda text: say(shown(text)))  # the rules, after each pass
                 failed[:] = failed_sources(reports)
                 for name in failed:
                     _err.print(f"[bold red]failed[/bold red]: {shown(name)}: {shown(failure_of(reports[name]))}",
