@@ -13,8 +13,10 @@ from listener.cli.render import shown
 from listener.config import Settings
 from demo.gather import gather_through_sources
 from demo.project import demo_project
+from demo.alerts import print_alerts, raise_sample_alerts
 from demo.render import render
 from demo.sample import INCIDENT_DAYS_AGO, build_sample, count_mentions
+from demo.seo import run_seo
 from listener.runtime import open_settings_store, pipeline_context
 from listener.store.base import Filters
 
@@ -25,6 +27,8 @@ TRY_NEXT = [
     "listener stats --brand Nimbus --interval 1h --since 4d --tz Asia/Dubai",
     "listener search 'title:update' --source trustpilot --sort relevance",
     "listener export --format csv -o mentions.csv --brand Nimbus",
+    "listener seo report --project examples/project.toml",
+    "listener seo history 'nimbus reset password' --project examples/project.toml",
 ]
 
 
@@ -47,6 +51,8 @@ def run_demo(settings: Settings, score: bool = True, console: Console | None = N
         report, by_source = gather_through_sources(settings, project, posts, ctx, say, fresh=True,
                                                    rendered=rendered)
         summary = summarise(store, now, project.project.timezone)
+        summary["seo"] = run_seo(settings, store, project, say)  # last: it ranks the threads just gathered
+    summary["alerts"] = raise_sample_alerts(settings, project, now)
     summary.update({
         "seconds": round(time.perf_counter() - started, 1),
         "gathered": {"received": report.received, "stored": report.inserted + report.updated,
@@ -109,6 +115,12 @@ def print_summary(console: Console, s: dict) -> None:
                       f"{peak['negative_share']:.0%} negative; topics: {topics}")
         for text in peak["examples"]:
             console.print(f"  • {shown(text)}", highlight=False)
+    print_alerts(console, s["alerts"])
+    if s.get("seo"):
+        from listener.cli.seo import render_report
+
+        console.print("\n[bold]SEO: third-party pages above the help center[/bold] (a local search provider)")
+        render_report(console, s["seo"])
     console.print("\n[bold]try next[/bold] (with .venv/bin on your PATH):")
     for line in s["try_next"]:
         console.print(f"  {line}", highlight=False, markup=False)

@@ -34,12 +34,13 @@ def brand_matcher(project: Project | None) -> BrandMatcher | None:
     return BrandMatcher([(brand.name, brand.query) for brand in project.brands])
 
 
-def load_project_scorer(settings: Settings, project: Project | None) -> Scorer:
-    """The transformer scorer with the project's extra topics (zero-shot) and model choice."""
+def load_project_scorer(settings: Settings, project: Project | None, heads=None) -> Scorer:
+    """The transformer scorer with the project's extra topics (zero-shot) and model choice; `heads`: a folder
+    from `listener model train -o DIR` (else $LISTENER_HEADS, else the bundled heads)."""
     from listener.nlp import load_scorer
 
     model = settings.model or (project.project.model if project else None)
-    return load_scorer(model=model, topics=list(project.topics) if project else None)
+    return load_scorer(model=model, topics=list(project.topics) if project else None, heads=heads)
 
 
 def pipeline_context(settings: Settings, project: Project | None, store: Store, score: bool = True,

@@ -50,7 +50,7 @@ from listener.model import Mention, stable_hash
 from spiders.about import About
 from spiders.checkpoint import CheckpointStore
 from spiders.sources import (
-    Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, Walk, merge_by_id,
+    Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, Walk,
     retry_after_seconds, take_new,
 )
 
@@ -444,6 +444,8 @@ class RedditSource(PollingSource):
     """One incremental pass over Reddit for some brands (see the module docstring)."""
 
     name = "reddit"
+    seen_scope = SEEN_SCOPE
+    followed_key = THREADS_KEY
     about = about
 
     def __init__(self, reddit: praw.Reddit, checkpoints: CheckpointStore, matcher: Matcher | None = None, *,
@@ -539,19 +541,9 @@ class RedditSource(PollingSource):
         # 5. hand over, then remember
         horizon = self.clock() - self.follow_days * 86400
         threads = {name: entry for name, entry in threads.items() if entry["created"] >= horizon}
-        mentions = merge_by_id(found)
-        if mentions:
-            sink(mentions)
-        cp.mark_seen(SEEN_SCOPE, (m.native_id for m in mentions))
-        cp.set(THREADS_KEY, threads)
-        cp.commit()
-        report.new = len(mentions)
-        report.requests = (self.watch.requests - requests_before) if self.watch else 0
-        report.rate_limit = self._limits()
-        report.seconds = time.monotonic() - started
-        log.info("reddit: pass done: %d new mentions, %d requests, %.1fs; rate limit %s", report.new,
-                 report.requests, report.seconds, report.rate_limit)
-        return report
+        return self.finish_pass(sink, cp, report, found, threads, started=started,
+                                requests=(self.watch.requests - requests_before) if self.watch else 0,
+                                rate_limit=self._limits())
 
     # ------------------------------------------------------------ pieces
 

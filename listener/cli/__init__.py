@@ -72,6 +72,10 @@ def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what 
                                        help="Print the version and exit.")):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        # the Elasticsearch transport logs every retried connection failure as a WARNING with a traceback;
+        # the store turns the final failure into one clear line, so the CLI shows only that unless -v
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 @app.command()

@@ -55,6 +55,7 @@ def require_project(path):
 def handle_errors():
     """Turn the errors a user can fix into one clear message and exit code 2, never a traceback."""
     from listener.query import QuerySyntaxError
+    from listener.store.base import StoreError
 
     try:
         yield
@@ -78,6 +79,16 @@ def handle_errors():
     except QueryTooSlow as err:
         print_error(str(err))
         raise typer.Exit(2) from None
+    except StoreError as err:  # unreachable store, refused query, schema to migrate: the message says what to do
+        from rich.markup import escape
+
+        # a server's reason may quote a scraped document: no markup, no control or bidi characters reach the terminal
+        text = _UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(err))
+        _err.print(f"[bold red]error[/bold red]: store: {escape(text)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class UserInputError(ValueError):

@@ -894,6 +894,13 @@ def _bounds(column: str, lo: int | None, hi: int | None) -> str:
 # ---------------------------------------------------------------- cursors
 
 
+def _cursor_key_ok(kind: str, key: list) -> bool:
+    """A date key is [rowid]; a relevance key [score, rowid]. Checked so an edited cursor is a ValueError,
+    not a TypeError in the comparison or a silently wrong page (the store contract's forged-cursor test)."""
+    types = ((int,),) if kind == "d" else ((int, float), (int,))
+    return len(key) == len(types) and all(isinstance(v, t) and not isinstance(v, bool) for v, t in zip(key, types))
+
+
 def _encode_cursor(kind: str, key: list) -> str:
     raw = json.dumps([kind, *key], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -904,7 +911,7 @@ def _decode_cursor(cursor: str | None, kind: str) -> list | None:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(data, list) or data[0] != kind or len(data) != (2 if kind == "d" else 3):
+        if not isinstance(data, list) or not data or data[0] != kind or not _cursor_key_ok(kind, data[1:]):
             raise ValueError
         return data[1:]
     except (ValueError, TypeError, IndexError, UnicodeDecodeError):
