@@ -215,3 +215,15 @@ def test_concurrent_checks_in_two_processes_send_one_alert(db):
         counts = [tuple(map(int, out.split())) for out, _ in outputs]
         assert sum(c[0] for c in counts) == 1 and sum(c[1] for c in counts) == 1
         assert len(hook.bodies) == 1
+
+
+def test_forgetting_an_author_removes_their_quotes_from_alerts(db):
+    with SqliteStore(db) as store:
+        store.upsert(incident())
+    [record] = check(db, project({"name": "Volume", "metric": "volume", "window": "1h"}), deliver=False).raised
+    quoted = record.details["answer_first"][0]
+    assert quoted["author_id"]
+    with AlertState(db) as state:
+        assert state.forget_author(quoted["author_id"]) == 1
+        kept = state.get(record.id).details["answer_first"]
+    assert quoted["author_id"] not in {m["author_id"] for m in kept} and len(kept) == 4

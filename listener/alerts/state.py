@@ -252,6 +252,31 @@ class AlertState:
                 raise
         return removed
 
+    def forget_author(self, author_id: str) -> int:
+        """Remove an author's quoted mentions and name from stored explanations (privacy requests: the
+        mentions are deleted from the store, their copies in alerts go too); returns alerts changed."""
+        changed = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._db.execute("SELECT id, details FROM alerts WHERE details LIKE ?",
+                                        (f"%{author_id}%",)).fetchall()
+                for row in rows:
+                    details = json.loads(row["details"])
+                    details["answer_first"] = [m for m in details.get("answer_first", [])
+                                               if m.get("author_id") != author_id]
+                    drivers = details.get("drivers", {})
+                    if "author" in drivers:
+                        drivers["author"] = [r for r in drivers["author"] if r.get("value") != author_id]
+                    self._db.execute("UPDATE alerts SET details = ? WHERE id = ?",
+                                     (json.dumps(details, default=str, ensure_ascii=False), row["id"]))
+                    changed += 1
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return changed
+
     def iter_all(self) -> Iterator[AlertRecord]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM alerts ORDER BY id").fetchall()

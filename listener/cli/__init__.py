@@ -149,8 +149,11 @@ def forget(author: str = typer.Option(..., "--author", help="The author id (as s
     """Delete everything of one author (privacy requests) and say how many mentions were removed."""
     from listener.runtime import open_settings_store
 
-    with handle_errors(), open_settings_store(settings()) as store:
+    from listener.alerts.state import open_alert_state
+
+    with handle_errors(), open_settings_store(settings()) as store, open_alert_state(settings()) as alerts:
         removed = store.forget_author(author)
+        alerts.forget_author(author)  # alerts quote mentions: those copies go too
     if json_output:
         print_json({"author": author, "removed": removed})
     else:
