@@ -227,3 +227,16 @@ def test_forgetting_an_author_removes_their_quotes_from_alerts(db):
         assert state.forget_author(quoted["author_id"]) == 1
         kept = state.get(record.id).details["answer_first"]
     assert quoted["author_id"] not in {m["author_id"] for m in kept} and len(kept) == 4
+
+
+def test_a_volume_spike_with_the_usual_mix_is_not_a_negative_or_topic_surge(db):
+    burst = [Mention(source="reddit", native_id=f"launch-{i}", text="nimbus launched a new card, nice",
+                     published_at=NOW - timedelta(minutes=50) + timedelta(seconds=35 * i), brands=["Nimbus"],
+                     sentiment=Sentiment(label="negative" if i % 5 == 0 else "positive", score=0.9),
+                     topics=[["payments", "features", "pricing", "customer_service"][i % 4]]) for i in range(80)]
+    with SqliteStore(db) as store:
+        store.upsert(burst)
+    rules = [RULES[1], RULES[2], {"name": "Volume", "metric": "volume", "window": "1h", "split": ["topic"]}]
+    raised = {(r.rule, r.split) for r in check(db, project(*rules), deliver=False).raised}
+    assert ("Volume", "") in raised and ("Volume", "topic=features") in raised
+    assert not any(rule in ("Negative", "Login") for rule, _ in raised)
