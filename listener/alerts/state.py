@@ -118,7 +118,9 @@ class AlertState:
     def __init__(self, path: str | Path, busy_timeout: float = 30.0):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            from listener.privacy import private_file
+
+            private_file(self.path)  # alerts quote other people's words: owner-only, like the store
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
                                    check_same_thread=False)
@@ -126,6 +128,7 @@ class AlertState:
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # a forgotten author's quotes are zeroed, not just unlinked
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for statement in SCHEMA.split(";"):
@@ -268,8 +271,12 @@ class AlertState:
                     drivers = details.get("drivers", {})
                     if "author" in drivers:
                         drivers["author"] = [r for r in drivers["author"] if r.get("value") != author_id]
-                    self._db.execute("UPDATE alerts SET details = ? WHERE id = ?",
-                                     (json.dumps(details, default=str, ensure_ascii=False), row["id"]))
+                    title = None
+                    if author_id in (details.get("person") or {}).get("author_ids", []):
+                        details.pop("person")  # a repeat-complainer alert is about this person: anonymise it
+                        title = "a person who has since asked to be forgotten complained repeatedly"
+                    self._db.execute("UPDATE alerts SET details = ?, title = coalesce(?, title) WHERE id = ?",
+                                     (json.dumps(details, default=str, ensure_ascii=False), title, row["id"]))
                     changed += 1
                 self._db.execute("COMMIT")
             except BaseException:
