@@ -70,3 +70,19 @@ def test_run_checks_the_rules_after_its_pass(tmp_path, monkeypatch):
         result = CliRunner().invoke(app, ["run", "--no-score", "--project", str(project)], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         assert len(hook.bodies) == 1 and "Nimbus" in hook.bodies[0]["title"]
+
+
+def test_the_task_entry_point_returns_a_json_safe_report(tmp_path):
+    from listener.alerts import check_alerts
+    from listener.config import Project, Settings
+
+    now = datetime.now(timezone.utc)
+    with SqliteStore(tmp_path / "listener.db") as store:
+        store.upsert(quiet_history(end=now) + incident(end=now))
+    settings = Settings.from_env({"LISTENER_DATA": str(tmp_path)})
+    project = Project.model_validate({"brand": [{"name": "Nimbus", "query": "nimbus"}],
+                                      "alert": [{"name": "Volume", "metric": "volume", "window": "1h"}]})
+    report = check_alerts(settings, project)
+    assert json.loads(json.dumps(report)) == report
+    assert len(report["raised"]) == 1 and report["raised"][0]["rule"] == "Volume"
+    assert "skipped" in check_alerts(settings, None)
