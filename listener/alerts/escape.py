@@ -42,7 +42,7 @@ def defuse(text: str) -> str:
 
 def header(text: str | None, limit: int = 180) -> str:
     """One line for an e-mail header: CR, LF, U+2028/9 and every control character become spaces."""
-    text = re.sub(r"[\r\n\u2028\u2029\x85\t]+", " ", clean(text))
+    text = clean(re.sub(r"[\r\n\u2028\u2029\x85\t\v\f]+", " ", text or ""))
     text = re.sub(r"\s{2,}", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
