@@ -59,7 +59,7 @@ def distributed(items: list[dict], folder: Path, processes: int) -> float:
     try:
         worker.wait_ready(120)
         app = producer(env)
-        warm = mentions(processes * 4, seed=99)
+        warm = mentions(processes * 4, seed=99, prefix="warm")
         for start in range(0, len(warm), 4):  # one small batch per process loads its model
             app.send_task("listener.score_batch", args=[warm[start:start + 4]], queue="score")
         wait_for(lambda: stored(data)[0] >= len(warm), 300, "the warm-up batches", interval=0.2)

@@ -59,13 +59,14 @@ def producer(env: dict[str, str]):
     return app
 
 
-def mentions(count: int, seed: int = 7) -> list[dict]:
-    """`count` distinct JSON mentions of Acme (varied words, so none is a near-duplicate of another)."""
+def mentions(count: int, seed: int = 7, prefix: str = "m") -> list[dict]:
+    """`count` distinct JSON mentions of Acme (varied words, so none is a near-duplicate of another); ids
+    differ between prefixes."""
     from listener.model import Mention
 
     rng = random.Random(seed)
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    return [Mention(source="forum", native_id=f"m{i}", url=f"https://forum.example/t/{i}",
+    return [Mention(source="forum", native_id=f"{prefix}{i}", url=f"https://forum.example/{prefix}/{i}",
                     text=f"acme {' '.join(rng.choice(WORDS) for _ in range(14))} number {i}",
                     published_at=start + timedelta(seconds=37 * i)).model_dump(mode="json")
             for i in range(count)]
