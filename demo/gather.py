@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from rich.markup import escape
+from listener.cli.render import shown
 
 from listener.config import Project, Settings
 from demo.render import Rendered, render, site_bases
@@ -101,7 +101,7 @@ def gather_through_sources(settings: Settings, project: Project, posts: list[Sam
         + f" in {time.perf_counter() - started:.1f} s")
     for name, summary in by_source.items():
         for problem in summary.get("errors", [])[:3]:
-            say(f"[yellow]{escape(name)}: {escape(problem)}[/yellow]")
+            say(f"[yellow]{shown(name)}: {shown(problem)}[/yellow]")
     return total, by_source
 
 

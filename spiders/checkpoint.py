@@ -21,13 +21,14 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable
 
+from listener.privacy import private_file
+
 
 class CheckpointStore:
     """Durable JSON values by key, e.g. `reddit:search:Nimbus` -> {"newest_utc": 1700000000}."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = private_file(path)  # which posts were read and where: owner-only, like the store
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -9,9 +9,9 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from listener.cli.render import shown
 from listener.cli.common import (
     ProjectOption, UserInputError, handle_errors, print_json, require_project, settings,
 )
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
             except ValueError as err:
                 raise UserInputError(str(err)) from None
             except CrawlError as err:
-                _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+                _err.print(f"[bold red]error[/bold red]: {shown(str(err))}", highlight=False)
                 raise typer.Exit(1) from None
         report.pop("stderr", None)
         if json_output:
@@ -111,9 +111,12 @@ def register_run(app: typer.Typer) -> None:
 
             def on_pass(reports: dict) -> None:
                 show(reports)
+                from listener.alerts.runner import check_after_pass
+
+                check_after_pass(current, loaded, lambda text: say(shown(text)))  # the rules, after each pass
                 failed[:] = failed_sources(reports)
                 for name in failed:
-                    _err.print(f"[bold red]failed[/bold red]: {escape(name)}: {escape(failure_of(reports[name]))}",
+                    _err.print(f"[bold red]failed[/bold red]: {shown(name)}: {shown(failure_of(reports[name]))}",
                                highlight=False)
 
             say = (lambda text: None) if json_output else (lambda text: _err.print(text, highlight=False))
@@ -162,7 +165,7 @@ def render_run_report(console: Console, reports: dict) -> None:
         if "skipped" in report:
             console.print(f"{name}: skipped ({report['skipped']})", highlight=False)
         elif "error" in report:
-            console.print(f"[red]{name}: failed[/red]: {escape(report['error'])}", highlight=False)
+            console.print(f"[red]{name}: failed[/red]: {shown(report['error'])}", highlight=False)
         elif name == "crawl":
             totals = report.get("totals", {})
             console.print(f"crawl: {totals.get('inserted', 0)} new, {totals.get('updated', 0)} updated, "
@@ -192,6 +195,6 @@ def render_crawl_report(console: Console, report: dict) -> None:
             problems.append(f"{name}: failed {item['url']}: {item['reason']}")
     console.print(table)
     for line in problems[:MAX_PROBLEMS_SHOWN]:
-        console.print(f"  [yellow]{escape(line)}[/yellow]", highlight=False)
+        console.print(f"  [yellow]{shown(line)}[/yellow]", highlight=False)
     if len(problems) > MAX_PROBLEMS_SHOWN:
         console.print(f"  … and {len(problems) - MAX_PROBLEMS_SHOWN} more (see --json)", highlight=False)

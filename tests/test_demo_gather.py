@@ -241,6 +241,9 @@ def test_listener_demo_no_score_json(tmp_path, monkeypatch):
     assert set(gathered["by_source"]) == set(SOURCE.values())
     assert gathered["stored"] == summary["total"] > 1500 and gathered["scored"] == 0
     assert summary["busiest_hour"]["start"].startswith(summary["busiest_hour"]["planted_incident_day"])
+    # SEO last: the gathered threads outrank the help center for every example question (unscored here)
+    assert [len(row["outranking"]) for row in summary["seo"]] == [4, 4, 4]
+    assert all(row["own_position"] == 6 and row["unscored_weight"] > 0.5 for row in summary["seo"])
 
 
 @pytest.mark.model
@@ -258,3 +261,4 @@ def test_scored_demo_shows_the_incident_as_negative_login_and_app_trouble(tmp_pa
     assert peak["negative_share"] >= 0.5
     top_topics = [label for label, _ in peak["topics"][:2]]
     assert set(top_topics) == {"account_access", "app_performance"}
+    assert all(row.negative_exposure > 0.1 and row.unscored_weight == 0 for row in summary["seo"])

@@ -23,6 +23,11 @@ dlq_app = typer.Typer(help="Dead letters: tasks that failed for good, kept with 
 
 
 def _app():
+    from workers.config import broker_url
+
+    # Checked on every call, not only when workers.app is first imported: the app module reads the
+    # environment once, and a command must not run against a broker the environment no longer names.
+    broker_url()
     from workers.app import app
 
     return app
