@@ -80,6 +80,9 @@ def alert_latency(folder: Path, backlog: int, checks: int) -> tuple[list[float],
     (folder / "redis").mkdir(parents=True)
     server = RedisServer(folder / "redis").start()
     env = worker_env(folder, server.url, LISTENER_VISIBILITY_TIMEOUT="3600")
+    # a real rule, so each check runs the library's detectors over the store the backlog is filling
+    with open(folder / "project.toml", "a", encoding="utf-8") as project:
+        project.write('\n[[alert]]\nname = "acme volume"\nbrand = "Acme"\n')
     workers = [Worker(env, folder / f"{q}.log", queues=q, concurrency=1, name=f"lat-{q}")
                for q in ("gather", "score", "alerts")]
     try:

@@ -35,7 +35,8 @@ def test_celery_config_refuses_what_would_fail_later(env, message):
 
 
 def _project(schedule=None, **sources):
-    data = {"brand": [{"name": "Acme", "query": "acme", "sources": {"reddit_search": False, **sources}}]}
+    data = {"brand": [{"name": "Acme", "query": "acme", "sources": {"reddit_search": False, **sources}}],
+            "alert": [{"name": "acme volume", "brand": "Acme"}]}
     if schedule is not None:
         data["schedule"] = schedule
     return Project.model_validate(data)
@@ -182,28 +183,24 @@ def test_status_and_dlq_say_when_redis_cannot_be_reached(monkeypatch):
         assert result.exit_code == 2 and "cannot reach Redis" in result.stderr, result.output
 
 
-def test_the_alert_task_calls_the_library_check_once_it_exists(monkeypatch, tmp_path):
-    """Until listener.alerts has check_alerts, the task says so; once it has, the task calls it with the
-    worker's settings and project."""
-    import importlib
-    import types
+def test_the_alert_task_checks_the_projects_rules_against_the_store(monkeypatch, tmp_path):
+    """The alerts queue's task runs the library's check (listener.alerts.runner.check_now) over the worker's
+    store and project; without rules it says so."""
+    from workers import runtime, tasks
 
     monkeypatch.setenv("LISTENER_BROKER_URL", SHARED_REDIS)
     monkeypatch.setenv("LISTENER_DATA", str(tmp_path))
-    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
-    from workers import runtime, tasks
-
+    project = tmp_path / "project.toml"
+    project.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n')
+    monkeypatch.setenv("LISTENER_PROJECT", str(project))
     runtime._cache.clear()
     try:
-        alerts = importlib.import_module("listener.alerts")
-    except ModuleNotFoundError:
-        alerts = types.ModuleType("listener.alerts")
-        monkeypatch.setitem(__import__("sys").modules, "listener.alerts", alerts)
-    if not hasattr(alerts, "check_alerts"):
-        assert "does not exist yet" in tasks.check_alerts.run()["skipped"]
-    calls = []
-    monkeypatch.setattr(alerts, "check_alerts", lambda settings, project: calls.append((settings, project)) or
-                        {"raised": 0}, raising=False)
-    assert tasks.check_alerts.run() == {"raised": 0}
-    assert calls[0][0].data_dir == tmp_path and calls[0][1] is None
-    runtime._cache.clear()
+        assert "no [[alert]] rules" in tasks.check_alerts.run()["skipped"]
+        project.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n\n[[alert]]\nname = "acme volume"\n'
+                           'brand = "Acme"\n')
+        runtime._cache.clear()
+        report = tasks.check_alerts.run()
+        assert report["raised"] == [] and report["failed"] == []  # an empty store raises nothing
+        assert report["checked"] >= 1
+    finally:
+        runtime._cache.clear()
