@@ -59,7 +59,7 @@ def distributed(items: list[dict], folder: Path, processes: int) -> float:
     try:
         worker.wait_ready(120)
         app = producer(env)
-        warm = mentions(processes * 4, seed=99)
+        warm = mentions(processes * 4, seed=99, prefix="warm")
         for start in range(0, len(warm), 4):  # one small batch per process loads its model
             app.send_task("listener.score_batch", args=[warm[start:start + 4]], queue="score")
         wait_for(lambda: stored(data)[0] >= len(warm), 300, "the warm-up batches", interval=0.2)
@@ -80,6 +80,9 @@ def alert_latency(folder: Path, backlog: int, checks: int) -> tuple[list[float],
     (folder / "redis").mkdir(parents=True)
     server = RedisServer(folder / "redis").start()
     env = worker_env(folder, server.url, LISTENER_VISIBILITY_TIMEOUT="3600")
+    # a real rule, so each check runs the library's detectors over the store the backlog is filling
+    with open(folder / "project.toml", "a", encoding="utf-8") as project:
+        project.write('\n[[alert]]\nname = "acme volume"\nbrand = "Acme"\n')
     workers = [Worker(env, folder / f"{q}.log", queues=q, concurrency=1, name=f"lat-{q}")
                for q in ("gather", "score", "alerts")]
     try:

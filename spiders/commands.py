@@ -122,7 +122,7 @@ def register_run(app: typer.Typer) -> None:
             say = (lambda text: None) if json_output else (lambda text: _err.print(text, highlight=False))
             try:
                 run_forever(current, loaded, interval, on_pass=on_pass, stop_after=None if every else 1,
-                            brand=brand, score=score, say=say)
+                            brand=brand, score=score, say=say, stream_logs=verbose() and not json_output)
             except KeyboardInterrupt:
                 _err.print("stopped; every stored batch is checkpointed, the next run resumes from there")
         if failed:  # the last pass's failures: a source that failed is never reported as success

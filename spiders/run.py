@@ -44,10 +44,11 @@ def _context(settings: Settings, project: Project, score: bool,
 
 def run_sources(settings: Settings, project: Project, *, brand: str | None = None, score: bool = True,
                 environ: Mapping[str, str] | None = None, ctx: PipelineContext | None = None,
-                say: Callable[[str], None] = lambda text: None) -> dict[str, dict]:
+                say: Callable[[str], None] = lambda text: None, stream_logs: bool = False) -> dict[str, dict]:
     """One pass over every configured source; returns a summary per source. `environ` (default: this
     process's) holds the credentials and is the crawl process's whole environment (site bases, proxies,
-    LISTENER_SCRAPY_SETTINGS); `ctx` is an open pipeline to reuse (a worker keeps one, model loaded)."""
+    LISTENER_SCRAPY_SETTINGS); `ctx` is an open pipeline to reuse (a worker keeps one, model loaded);
+    `stream_logs` lets Scrapy's own log through to stderr (`listener -v run`)."""
     environ = os.environ if environ is None else environ
     brands = select_brands(project, brand)
     reports: dict[str, dict] = {}
@@ -55,7 +56,7 @@ def run_sources(settings: Settings, project: Project, *, brand: str | None = Non
     if spiders:
         say(f"crawling with {', '.join(spiders)}…")
         try:
-            result = crawl(spiders, project, settings, brand, score=score, env=environ)
+            result = crawl(spiders, project, settings, brand, score=score, env=environ, stream_logs=stream_logs)
             reports["crawl"] = {"spiders": result.get("spiders", {}), "totals": result.get("totals", {}),
                                 "ok": result.get("ok", False), "seconds": result.get("process_s")}
         except Exception as err:  # one source failing must not stop the others

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_REDIS = "redis://127.0.0.1:6379/13"  # the machine's Redis; database 13 is these tests' own
 PROJECT = '[[brand]]\nname = "Acme"\nquery = "acme"\n[brand.sources]\nreddit_search = false\n'
 WORDS = ("login", "refund", "card", "update", "slow", "great", "support", "fees", "crash", "verify", "transfer",
          "limit", "bonus", "screen", "password", "email", "delay", "friendly", "broken", "fast", "account", "code")
@@ -28,7 +27,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def redis_available(url: str = SHARED_REDIS) -> bool:
+def redis_available(url: str) -> bool:
     try:
         import redis
 
@@ -59,13 +58,14 @@ def producer(env: dict[str, str]):
     return app
 
 
-def mentions(count: int, seed: int = 7) -> list[dict]:
-    """`count` distinct JSON mentions of Acme (varied words, so none is a near-duplicate of another)."""
+def mentions(count: int, seed: int = 7, prefix: str = "m") -> list[dict]:
+    """`count` distinct JSON mentions of Acme (varied words, so none is a near-duplicate of another); ids
+    differ between prefixes."""
     from listener.model import Mention
 
     rng = random.Random(seed)
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    return [Mention(source="forum", native_id=f"m{i}", url=f"https://forum.example/t/{i}",
+    return [Mention(source="forum", native_id=f"{prefix}{i}", url=f"https://forum.example/{prefix}/{i}",
                     text=f"acme {' '.join(rng.choice(WORDS) for _ in range(14))} number {i}",
                     published_at=start + timedelta(seconds=37 * i)).model_dump(mode="json")
             for i in range(count)]

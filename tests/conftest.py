@@ -15,3 +15,21 @@ def sqlite_store(tmp_path):
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A private redis-server for the whole test run (append-only, on a free port of 127.0.0.1). The machine's
+    Redis on 6379 is shared with the other checkouts, which run these same tests: a database number of our own
+    would be theirs too, and their workers would take our messages."""
+    import shutil
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    from tests.celery_harness import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server.url
+    finally:
+        server.kill()

@@ -60,3 +60,22 @@ def test_crawl_command_argument_errors(env):
     assert result.exit_code == 0 and "no source configured" in result.output
     result = runner.invoke(app, ["crawl", "--no-score"], env={**env, "LISTENER_PROJECT": ""})
     assert result.exit_code == 2 and "no project file" in result.output
+
+
+@pytest.mark.slow
+def test_scrapys_own_log_reaches_the_terminal_only_with_verbose(env):
+    """`listener crawl` and `listener run` print their summaries; Scrapy's INFO log (engine, stats) only with -v."""
+    import os
+    import subprocess
+    import sys
+
+    child_env = {**os.environ, **env}
+
+    def stderr_of(*args):
+        return subprocess.run([sys.executable, "-m", "listener.cli", *args], env=child_env, capture_output=True,
+                              text=True, timeout=120).stderr
+
+    assert "scrapy.core.engine" not in stderr_of("crawl", "article", "--no-score")
+    assert "scrapy.core.engine" not in stderr_of("run", "--no-score")
+    assert "scrapy.core.engine" in stderr_of("-v", "crawl", "article", "--no-score")
+    assert "scrapy.core.engine" in stderr_of("-v", "run", "--no-score")

@@ -12,8 +12,7 @@ import time
 import pytest
 
 from tests.celery_harness import (
-    SHARED_REDIS, RedisServer, Worker, mentions, producer, redis_available, send_batches, stored, wait_for,
-    worker_env,
+    RedisServer, Worker, mentions, producer, send_batches, stored, wait_for, worker_env,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -22,13 +21,12 @@ BATCH = 10  # 500 messages: a run long enough to kill in the middle of
 
 
 @pytest.fixture
-def shared_redis():
-    if not redis_available(SHARED_REDIS):
-        pytest.skip("no Redis on 127.0.0.1:6379")
+def shared_redis(redis_url):
+    """The test run's own Redis (conftest.redis_url), emptied for each test."""
     import redis
 
-    client = redis.Redis.from_url(SHARED_REDIS)
-    client.flushdb()  # database 13 belongs to these tests
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
     yield client
     client.flushdb()
     client.close()
@@ -47,8 +45,8 @@ def _state(client, data_dir) -> str:
     return f"stored {stored(data_dir)}, queues {queue_depths(client)}, unacked {client.hlen('unacked')}"
 
 
-def test_sigkill_of_a_worker_mid_run_loses_nothing_and_stores_nothing_twice(tmp_path, shared_redis):
-    env = worker_env(tmp_path, SHARED_REDIS)
+def test_sigkill_of_a_worker_mid_run_loses_nothing_and_stores_nothing_twice(tmp_path, shared_redis, redis_url):
+    env = worker_env(tmp_path, redis_url)
     data = tmp_path / "data"
     first = Worker(env, tmp_path / "first.log", name="first").wait_ready()
     try:
@@ -108,7 +106,7 @@ def test_redis_killed_and_restarted_mid_run_loses_nothing(tmp_path):
 
 
 def test_a_batch_that_cannot_succeed_is_a_dead_letter_and_dlq_retry_and_drop_work(tmp_path, shared_redis,
-                                                                                  monkeypatch):
+                                                                                  monkeypatch, redis_url):
     """A mention that does not validate: no retries (it can never pass), straight to the dead-letter list
     with its error and traceback; a store that cannot be opened: retried with backoff, then a dead letter.
     `listener dlq retry` sends a letter again once the cause is fixed; `drop` deletes one."""
@@ -118,7 +116,7 @@ def test_a_batch_that_cannot_succeed_is_a_dead_letter_and_dlq_retry_and_drop_wor
 
     # a visibility timeout longer than any task here: a shorter one would hand a task still being retried to
     # the worker again with its retry count at 0 (see workers.config)
-    env = worker_env(tmp_path, SHARED_REDIS, LISTENER_TASK_RETRIES="2", LISTENER_RETRY_BACKOFF="1",
+    env = worker_env(tmp_path, redis_url, LISTENER_TASK_RETRIES="2", LISTENER_RETRY_BACKOFF="1",
                      LISTENER_VISIBILITY_TIMEOUT="120")
     for name, value in env.items():
         if name.startswith("LISTENER_"):
@@ -165,7 +163,7 @@ def test_a_batch_that_cannot_succeed_is_a_dead_letter_and_dlq_retry_and_drop_wor
 
 
 def test_run_queues_gather_tasks_that_poll_a_source_score_its_mentions_and_report_to_status(tmp_path, shared_redis,
-                                                                                             monkeypatch):
+                                                                                             monkeypatch, redis_url):
     """`listener run` with a broker: the gather worker polls YouTube (the local server) from the one registry,
     hands the comments to the score queue, the score worker stores them; `listener status` shows the run.
     A second run finds nothing new (the checkpoints are in Redis); a refused key is recorded as failed."""
@@ -178,7 +176,7 @@ def test_run_queues_gather_tasks_that_poll_a_source_score_its_mentions_and_repor
     with YouTubeServer([make_video("v1", "Acme review", "acme is ok", published=time.time() - 3600)],
                        [make_yt_comment(f"c{i}", "v1", f"acme comment {i}", published=time.time() - 60 * i)
                         for i in range(1, 8)], keys={"k"}) as youtube:
-        env = worker_env(tmp_path, SHARED_REDIS, LISTENER_YOUTUBE_URL=youtube.base_url, LISTENER_YOUTUBE_KEY="k")
+        env = worker_env(tmp_path, redis_url, LISTENER_YOUTUBE_URL=youtube.base_url, LISTENER_YOUTUBE_KEY="k")
         project.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n[brand.sources]\nreddit_search = false\n'
                            'youtube_searches = ["acme review"]\n')
         for name, value in env.items():

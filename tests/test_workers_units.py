@@ -7,7 +7,6 @@ import pytest
 from typer.testing import CliRunner
 
 from listener.config import BrandSources, ConfigError, Project
-from tests.celery_harness import SHARED_REDIS, redis_available
 
 
 def test_celery_config_is_json_only_late_acks_and_three_queues():
@@ -35,7 +34,8 @@ def test_celery_config_refuses_what_would_fail_later(env, message):
 
 
 def _project(schedule=None, **sources):
-    data = {"brand": [{"name": "Acme", "query": "acme", "sources": {"reddit_search": False, **sources}}]}
+    data = {"brand": [{"name": "Acme", "query": "acme", "sources": {"reddit_search": False, **sources}}],
+            "alert": [{"name": "acme volume", "brand": "Acme"}]}
     if schedule is not None:
         data["schedule"] = schedule
     return Project.model_validate(data)
@@ -90,13 +90,11 @@ def checkpoints(request, tmp_path):
         store = open_checkpoints(Settings.from_env({"LISTENER_DATA": str(tmp_path)}))
         assert isinstance(store, CheckpointStore)
     else:
-        if not redis_available():
-            pytest.skip("no Redis on 127.0.0.1:6379")
         import redis
 
-        redis.Redis.from_url(SHARED_REDIS).flushdb()
-        store = open_checkpoints(Settings.from_env({"LISTENER_DATA": str(tmp_path),
-                                                    "LISTENER_BROKER_URL": SHARED_REDIS}))
+        url = request.getfixturevalue("redis_url")
+        redis.Redis.from_url(url).flushdb()
+        store = open_checkpoints(Settings.from_env({"LISTENER_DATA": str(tmp_path), "LISTENER_BROKER_URL": url}))
         assert isinstance(store, RedisCheckpointStore)
     yield store
     store.close()
@@ -116,13 +114,11 @@ def test_checkpoint_stores_keep_positions_and_seen_marks(checkpoints):
     assert checkpoints.unseen("mention:rss", ["a"]) == ["a"]
 
 
-def test_redis_checkpoints_are_the_same_for_every_process(tmp_path):
+def test_redis_checkpoints_are_the_same_for_every_process(redis_url):
     """Two gather workers on two machines see one position: the second client reads what the first wrote."""
-    if not redis_available():
-        pytest.skip("no Redis on 127.0.0.1:6379")
     from spiders.checkpoint import RedisCheckpointStore
 
-    first, second = RedisCheckpointStore(SHARED_REDIS), RedisCheckpointStore(SHARED_REDIS)
+    first, second = RedisCheckpointStore(redis_url), RedisCheckpointStore(redis_url)
     first.forget("")
     first.set("youtube:search:acme", {"after": "2026-11-30T00:00:00Z"})
     first.mark_seen("mention:youtube", ["v1"])
@@ -132,7 +128,7 @@ def test_redis_checkpoints_are_the_same_for_every_process(tmp_path):
     first.close(), second.close()
 
 
-def test_worker_and_dlq_argument_errors_are_one_clear_line(monkeypatch):
+def test_worker_and_dlq_argument_errors_are_one_clear_line(monkeypatch, redis_url):
     from listener.cli import app
 
     monkeypatch.delenv("LISTENER_BROKER_URL", raising=False)
@@ -141,26 +137,24 @@ def test_worker_and_dlq_argument_errors_are_one_clear_line(monkeypatch):
     assert bad_queue.exit_code == 2 and "unknown queue fast" in bad_queue.stderr
     no_broker = runner.invoke(app, ["status"])
     assert no_broker.exit_code == 2 and "LISTENER_BROKER_URL is not set" in no_broker.stderr
-    monkeypatch.setenv("LISTENER_BROKER_URL", SHARED_REDIS)
+    monkeypatch.setenv("LISTENER_BROKER_URL", redis_url)
     both = runner.invoke(app, ["dlq", "drop", "abc", "--all"])
     assert both.exit_code == 2 and "not both" in both.stderr
 
 
-def test_run_queues_one_gather_task_per_configured_source_when_a_broker_is_set(tmp_path, monkeypatch):
-    if not redis_available():
-        pytest.skip("no Redis on 127.0.0.1:6379")
+def test_run_queues_one_gather_task_per_configured_source_when_a_broker_is_set(tmp_path, monkeypatch, redis_url):
     import json
 
     import redis
 
     from listener.cli import app
 
-    client = redis.Redis.from_url(SHARED_REDIS)
+    client = redis.Redis.from_url(redis_url)
     client.flushdb()
     path = tmp_path / "p.toml"
     path.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n[brand.sources]\nsubreddits = ["acme"]\n'
                     'feeds = ["https://acme.example/feed"]\n')
-    monkeypatch.setenv("LISTENER_BROKER_URL", SHARED_REDIS)
+    monkeypatch.setenv("LISTENER_BROKER_URL", redis_url)
     monkeypatch.setenv("LISTENER_DATA", str(tmp_path))
     result = CliRunner().invoke(app, ["run", "--project", str(path), "--json"])
     assert result.exit_code == 0, result.output
@@ -182,28 +176,24 @@ def test_status_and_dlq_say_when_redis_cannot_be_reached(monkeypatch):
         assert result.exit_code == 2 and "cannot reach Redis" in result.stderr, result.output
 
 
-def test_the_alert_task_calls_the_library_check_once_it_exists(monkeypatch, tmp_path):
-    """Until listener.alerts has check_alerts, the task says so; once it has, the task calls it with the
-    worker's settings and project."""
-    import importlib
-    import types
-
-    monkeypatch.setenv("LISTENER_BROKER_URL", SHARED_REDIS)
-    monkeypatch.setenv("LISTENER_DATA", str(tmp_path))
-    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
+def test_the_alert_task_checks_the_projects_rules_against_the_store(monkeypatch, tmp_path, redis_url):
+    """The alerts queue's task runs the library's check (listener.alerts.runner.check_now) over the worker's
+    store and project; without rules it says so."""
     from workers import runtime, tasks
 
+    monkeypatch.setenv("LISTENER_BROKER_URL", redis_url)
+    monkeypatch.setenv("LISTENER_DATA", str(tmp_path))
+    project = tmp_path / "project.toml"
+    project.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n')
+    monkeypatch.setenv("LISTENER_PROJECT", str(project))
     runtime._cache.clear()
     try:
-        alerts = importlib.import_module("listener.alerts")
-    except ModuleNotFoundError:
-        alerts = types.ModuleType("listener.alerts")
-        monkeypatch.setitem(__import__("sys").modules, "listener.alerts", alerts)
-    if not hasattr(alerts, "check_alerts"):
-        assert "does not exist yet" in tasks.check_alerts.run()["skipped"]
-    calls = []
-    monkeypatch.setattr(alerts, "check_alerts", lambda settings, project: calls.append((settings, project)) or
-                        {"raised": 0}, raising=False)
-    assert tasks.check_alerts.run() == {"raised": 0}
-    assert calls[0][0].data_dir == tmp_path and calls[0][1] is None
-    runtime._cache.clear()
+        assert "no [[alert]] rules" in tasks.check_alerts.run()["skipped"]
+        project.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n\n[[alert]]\nname = "acme volume"\n'
+                           'brand = "Acme"\n')
+        runtime._cache.clear()
+        report = tasks.check_alerts.run()
+        assert report["raised"] == [] and report["failed"] == []  # an empty store raises nothing
+        assert report["checked"] >= 1
+    finally:
+        runtime._cache.clear()

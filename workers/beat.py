@@ -1,5 +1,5 @@
 """The beat schedule from the project file's `[schedule]`: a gather task for every configured source of the
-one source registry, each at its interval, and the alert check."""
+one source registry, each at its interval, and the alert check when the project has alert rules."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def beat_schedule(project: Project) -> dict[str, dict[str, Any]]:
         entries[f"gather {name}"] = {"task": "listener.gather", "schedule": every, "args": [name],
                                      # a pass still waiting when the next is due is dropped, not piled up
                                      "options": {"queue": "gather", "expires": every.total_seconds()}}
+    if not project.alert:  # nothing to check
+        return entries
     alerts = parse_duration(schedule.alerts)
     entries["check alerts"] = {"task": "listener.check_alerts", "schedule": alerts,
                                "options": {"queue": "alerts", "expires": max(alerts, timedelta(seconds=30))

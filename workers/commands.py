@@ -99,7 +99,9 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print as JSON
     from workers.status import collect_status
 
     with broker_errors():
-        report = collect_status(_app(), _redis())
+        client = _redis()
+        client.ping()  # a clear error before Celery's app connects and retries
+        report = collect_status(_app(), client)
     if json_output:
         print_json(report)
         return

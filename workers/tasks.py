@@ -178,18 +178,17 @@ def _poll(entry, project, brand: str | None, score: bool) -> dict[str, Any]:
 
 @app.task(name="listener.check_alerts", base=ListenerTask)
 def check_alerts() -> dict[str, Any]:
-    """The alert check on the alerts queue: calls the library's `listener.alerts.check_alerts(settings, project)`
-    once it exists; until then it says so (and does nothing else)."""
-    import importlib
+    """The alert check on the alerts queue: the project's rules over the store, and delivery of what is due
+    (listener.alerts.runner.check_now, the same call as `listener alerts check`)."""
+    import json
 
-    try:
-        alerts = importlib.import_module("listener.alerts")
-    except ModuleNotFoundError:
-        alerts = None
-    check = getattr(alerts, "check_alerts", None)
-    if check is None:
-        return {"skipped": "listener.alerts.check_alerts does not exist yet"}
-    return check(runtime.settings(), runtime.project())
+    from listener.alerts.runner import check_now
+
+    project = runtime.project()
+    if project is None or not project.alert:
+        return {"skipped": "the project file has no [[alert]] rules"}
+    report = check_now(runtime.settings(), project)
+    return json.loads(json.dumps(report.summary(), default=str))
 
 
 @worker_process_shutdown.connect
