@@ -16,7 +16,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = ["question", "brand", "lang", "country", "status", "checked_at", "engine", "own_position", "own_url",
                "negative_exposure", "unscored_weight", "position", "url", "domain", "kind", "title", "click_share",
-               "mentions", "negativity", "sentiment", "topics"]
+               "mentions", "matched_by", "negativity", "sentiment", "topics"]
 
 
 def safe_cell(value) -> str:
@@ -35,10 +35,10 @@ def csv_rows(rows: list[QuestionReport]):
                 row.checked_at.isoformat() if row.checked_at else None, row.engine, row.own_position, row.own_url,
                 row.negative_exposure, row.unscored_weight]
         if not row.outranking:
-            yield head + [None] * 10
+            yield head + [None] * 11
         for page in row.outranking:
             yield head + [page.position, page.url, page.domain, page.kind, page.title, page.click_share,
-                          page.mentions, page.negativity, page.sentiment, ";".join(page.topics)]
+                          page.mentions, page.matched_by, page.negativity, page.sentiment, ";".join(page.topics)]
 
 
 def write_csv(rows: list[QuestionReport], handle: IO[str]) -> None:
