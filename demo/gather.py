@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from rich.markup import escape
+from listener.cli.render import shown
 
 from listener.config import Project, Settings
 from demo.render import Rendered, render, site_bases
@@ -34,9 +34,6 @@ from listener.pipeline import BatchReport, PipelineContext
 # Made-up credentials that only the demo's servers accept.
 CREDENTIALS = {"LISTENER_REDDIT_CLIENT_ID": "listener-demo", "LISTENER_REDDIT_CLIENT_SECRET": "not-a-secret",
                "LISTENER_YOUTUBE_KEY": "listener-demo-key"}
-# The Scrapy spider behind each source, and the Mention.source it yields.
-_SPIDER_SOURCE = {"trustpilot": "trustpilot", "appstore": "app_store", "googleplay": "google_play", "feed": "rss",
-                  "article": "forum", "review": "review"}
 # Variables of the user's environment the crawl must not see: their proxies (ours is the only way out),
 # the development HTTP cache (it would serve an earlier run's pages) and operators' Scrapy settings.
 _DROPPED = ("LISTENER_HTTPCACHE", "LISTENER_SCRAPY_SETTINGS")
@@ -81,7 +78,8 @@ def gather_through_sources(settings: Settings, project: Project, posts: list[Sam
     started = time.perf_counter()
     try:
         gather_settings = settings.model_copy(update={
-            "data_dir": state_dir(settings), "reddit_url": reddit.start(), "youtube_url": youtube.start()})
+            "data_dir": state_dir(settings), "reddit_url": reddit.start(), "youtube_url": youtube.start(),
+            "broker_url": None})  # the demo is the embedded runtime: its checkpoints stay in its own file
         proxy = sites.start()
         counts = rendered.counts()
         say(f"serving the sample on 127.0.0.1: {counts['reddit things']} Reddit posts and comments, "
@@ -103,7 +101,7 @@ def gather_through_sources(settings: Settings, project: Project, posts: list[Sam
         + f" in {time.perf_counter() - started:.1f} s")
     for name, summary in by_source.items():
         for problem in summary.get("errors", [])[:3]:
-            say(f"[yellow]{escape(name)}: {escape(problem)}[/yellow]")
+            say(f"[yellow]{shown(name)}: {shown(problem)}[/yellow]")
     return total, by_source
 
 
@@ -125,7 +123,7 @@ def summarise_reports(reports: dict[str, dict]) -> tuple[BatchReport, dict[str, 
                     for p in stats.get("skipped_pages", []) + stats.get("failed_requests", [])]
         if stats.get("errors"):
             problems.append(f"{stats['errors']} error(s) in the crawl log")
-        by_source[_SPIDER_SOURCE.get(spider, spider)] = {
+        by_source[_mention_source(spider)] = {
             "via": f"spider {spider}", **_counts(report), "requests": stats.get("requests", 0),
             "seconds": stats.get("elapsed_s"), **({"errors": problems} if problems else {})}
     for name in ("reddit", "youtube"):
@@ -143,6 +141,13 @@ def summarise_reports(reports: dict[str, dict]) -> tuple[BatchReport, dict[str, 
         by_source[name] = {"via": "API client", **_counts(report), "requests": summary.get("requests", 0),
                            "seconds": summary.get("seconds"), **({"errors": errors} if errors else {})}
     return total, by_source
+
+
+def _mention_source(spider: str) -> str:
+    """The Mention.source a spider yields, from the one source registry."""
+    from spiders.registry import SOURCES
+
+    return SOURCES[spider].mention_source if spider in SOURCES else spider
 
 
 def _counts(report: BatchReport) -> dict[str, int]:

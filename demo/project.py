@@ -37,5 +37,9 @@ def demo_project(sources: dict[str, dict] | None = None) -> Project:
                    "description": "Ordering a physical debit card, card shipping and delivery delays, lost cards.",
                    "examples": ["still waiting for my card, ordered 3 weeks ago", "کارتم هنوز نرسیده",
                                 "البطاقة ما وصلت لحد الآن"]}],
+        # One rule: Nimbus mentions beyond what is normal for the hour (listener.alerts); the demo writes the
+        # e-mail it would send to a file instead of sending it.
+        "alert": [{"name": "Nimbus mention spike", "brand": "Nimbus", "metric": "volume", "window": "1h",
+                   "channels": ["mailto:support-leads@nimbus.example"]}],
         "serp": SERP_QUESTIONS,
     })

@@ -9,9 +9,11 @@ from datetime import datetime, timedelta, timezone
 from rich.console import Console
 from rich.table import Table
 
+from listener.cli.render import shown
 from listener.config import Settings
 from demo.gather import gather_through_sources
 from demo.project import demo_project
+from demo.alerts import print_alerts, raise_sample_alerts
 from demo.render import render
 from demo.sample import INCIDENT_DAYS_AGO, build_sample, count_mentions
 from demo.seo import run_seo
@@ -50,6 +52,7 @@ def run_demo(settings: Settings, score: bool = True, console: Console | None = N
                                                    rendered=rendered)
         summary = summarise(store, now, project.project.timezone)
         summary["seo"] = run_seo(settings, store, project, say)  # last: it ranks the threads just gathered
+    summary["alerts"] = raise_sample_alerts(settings, project, now)
     summary.update({
         "seconds": round(time.perf_counter() - started, 1),
         "gathered": {"received": report.received, "stored": report.inserted + report.updated,
@@ -102,7 +105,7 @@ def print_summary(console: Console, s: dict) -> None:
         table.add_column(column)
     columns = [s["by_language"], s["by_source"], s["by_sentiment"], s["by_brand"]]
     for row in range(max(len(c) for c in columns)):
-        table.add_row(*(f"{c[row][0]} {c[row][1]}" if row < len(c) else "" for c in columns))
+        table.add_row(*(f"{shown(c[row][0])} {c[row][1]}" if row < len(c) else "" for c in columns))
     console.print(table)
     peak = s["busiest_hour"]
     if peak:
@@ -111,7 +114,8 @@ def print_summary(console: Console, s: dict) -> None:
                       f"{peak['mentions']} mentions against a median of {peak['median_per_hour']:.0f} an hour; "
                       f"{peak['negative_share']:.0%} negative; topics: {topics}")
         for text in peak["examples"]:
-            console.print(f"  • {text}", highlight=False, markup=False)
+            console.print(f"  • {shown(text)}", highlight=False)
+    print_alerts(console, s["alerts"])
     if s.get("seo"):
         from listener.cli.seo import render_report
 

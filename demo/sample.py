@@ -26,7 +26,8 @@ from importlib import resources
 from typing import Iterator
 
 DAYS = 21
-INCIDENT_DAYS_AGO = 3
+# Two days before the sample's end (the last midnight UTC), so the README's `--since 3d` always holds it.
+INCIDENT_DAYS_AGO = 2
 INCIDENT_START_HOUR_UTC = 10  # 14:00 in Dubai, 13:30 in Tehran
 INCIDENT_HOURS = 6
 LANGS = ("en", "fa", "ar")
@@ -89,13 +90,35 @@ def _incident_time(rng: random.Random, end: datetime) -> datetime:
     return day + timedelta(seconds=offset)
 
 
-def _later(rng: random.Random, moment: datetime, end: datetime, mean_minutes: float = 90) -> datetime:
-    return min(moment + timedelta(minutes=rng.expovariate(1 / mean_minutes) + 1), end - timedelta(seconds=1))
+def _later(rng: random.Random, moment: datetime, mean_minutes: float = 90) -> datetime:
+    return moment + timedelta(minutes=rng.expovariate(1 / mean_minutes) + 1)
+
+
+# The sample is drawn once against this end, then moved by whole days to end at the last midnight (UTC)
+# before the real end. Drawing it against the real clock made every run different (the time of day steers
+# which draws are kept, and so which reviews are the newest a page shows: 163 Google Play reviews on one
+# run, 184 on the next); whole days keep each post's hour of day, so the daily rhythm stays as drawn.
+REFERENCE_END = datetime(2026, 11, 22, tzinfo=timezone.utc)
+
+
+def sample_end(end: datetime | None = None) -> datetime:
+    """Where the sample ends for a real end (now): the last midnight UTC at or before it."""
+    end = (end or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return end.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def build_sample(end: datetime | None = None, seed: int = 20261122) -> list[SamplePost]:
-    """The whole sample: top-level posts with their replies, times in (end - 21 days, end]."""
-    end = (end or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    """The whole sample: top-level posts with their replies, times in (sample_end(end) - 21 days,
+    sample_end(end)); the same posts, times of day and counts whatever `end` is."""
+    posts = _draw(REFERENCE_END, seed)
+    shift = sample_end(end) - REFERENCE_END
+    for post in posts:
+        for item in post.walk():
+            item.published_at += shift
+    return posts
+
+
+def _draw(end: datetime, seed: int) -> list[SamplePost]:
     rng = random.Random(seed)
     posts: list[SamplePost] = []
     for lang in LANGS:
@@ -121,7 +144,11 @@ def _children(rng, parent: SamplePost, comments: list[dict], authors: list[str],
               depth: int) -> Iterator[SamplePost]:
     moment = parent.published_at
     for index, comment in enumerate(comments):
-        moment = _later(rng, moment, end, mean_minutes=40 if parent.incident else 120)
+        moment = _later(rng, moment, mean_minutes=40 if parent.incident else 120)
+        if moment >= end:
+            # not written yet when the sample ends; squeezing such replies into the last second made a
+            # fake spike at the demo's start time
+            return
         child = SamplePost(
             key=f"{parent.key}.{index}", lang=parent.lang, kind="comment", site=parent.site, brand=parent.brand,
             author=rng.choice(authors), published_at=moment, text=comment["text"], incident=parent.incident,

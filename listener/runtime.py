@@ -10,6 +10,7 @@ from pathlib import Path
 
 from listener.config import Project, Settings, load_project
 from listener.pipeline import BrandMatcher, PipelineContext, Scorer
+from listener.privacy import private_dir
 from listener.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def resolve_project(settings: Settings, path: str | Path | None = None) -> Proje
 
 def open_settings_store(settings: Settings) -> Store:
     if settings.store_url.startswith("sqlite:"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     return open_store(settings.store_url)
 
 
@@ -33,12 +34,13 @@ def brand_matcher(project: Project | None) -> BrandMatcher | None:
     return BrandMatcher([(brand.name, brand.query) for brand in project.brands])
 
 
-def load_project_scorer(settings: Settings, project: Project | None) -> Scorer:
-    """The transformer scorer with the project's extra topics (zero-shot) and model choice."""
+def load_project_scorer(settings: Settings, project: Project | None, heads=None) -> Scorer:
+    """The transformer scorer with the project's extra topics (zero-shot) and model choice; `heads`: a folder
+    from `listener model train -o DIR` (else $LISTENER_HEADS, else the bundled heads)."""
     from listener.nlp import load_scorer
 
     model = settings.model or (project.project.model if project else None)
-    return load_scorer(model=model, topics=list(project.topics) if project else None)
+    return load_scorer(model=model, topics=list(project.topics) if project else None, heads=heads)
 
 
 def pipeline_context(settings: Settings, project: Project | None, store: Store, score: bool = True,

@@ -8,8 +8,8 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
+from listener.cli.render import shown
 from listener.cli.common import ProjectOption, handle_errors, print_json, settings
 
 _out = Console(emoji=False)
@@ -56,7 +56,7 @@ def _run(pass_, json_output: bool) -> None:
         try:
             report = pass_()
         except SourceError as err:
-            _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+            _err.print(f"[bold red]error[/bold red]: {shown(str(err))}", highlight=False)
             raise typer.Exit(1) from None
     summary = report.summary()
     if json_output:
@@ -73,8 +73,8 @@ def _run(pass_, json_output: bool) -> None:
         if report.rate_limit:
             _out.print(f"  rate limit / quota: {report.rate_limit}", highlight=False, markup=False)
     for error in report.errors:
-        _err.print(f"[yellow]warning[/yellow]: {escape(error)}", highlight=False)
+        _err.print(f"[yellow]warning[/yellow]: {shown(error)}", highlight=False)
     if report.stopped:
-        _err.print(f"[yellow]stopped early[/yellow]: {escape(report.stopped)}", highlight=False)
+        _err.print(f"[yellow]stopped early[/yellow]: {shown(report.stopped)}", highlight=False)
     if report.errors or report.stopped:
         raise typer.Exit(1)

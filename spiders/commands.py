@@ -9,12 +9,13 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from listener.cli.render import shown
 from listener.cli.common import (
     ProjectOption, UserInputError, handle_errors, print_json, require_project, settings,
 )
+from spiders import registry
 
 _out = Console()
 _err = Console(stderr=True)
@@ -28,8 +29,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def crawl(
         spider: Optional[str] = typer.Argument(
-            None, help="review, trustpilot, appstore, googleplay, feed or article (default: every spider "
-                       "with a source in the project file)."),
+            None, help=f"{', '.join(registry.spiders())} (default: every spider with a source in the project "
+                       "file)."),
         brand: Optional[str] = typer.Option(None, "--brand", "-b", help="Only this brand's sources."),
         project: Optional[Path] = ProjectOption,
         score: bool = typer.Option(True, help="Score sentiment and topics with the transformer."),
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
             except ValueError as err:
                 raise UserInputError(str(err)) from None
             except CrawlError as err:
-                _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+                _err.print(f"[bold red]error[/bold red]: {shown(str(err))}", highlight=False)
                 raise typer.Exit(1) from None
         report.pop("stderr", None)
         if json_output:
@@ -72,6 +73,8 @@ def register_run(app: typer.Typer) -> None:
     ):
         """Gather from every source the project file configures: spiders, Reddit, YouTube.
 
+        With LISTENER_BROKER_URL set, the pass is queued for the Celery workers instead.
+
         A source without credentials is skipped with a note. Stopping with Ctrl-C is safe: checkpoints
         are written only after a batch is stored, so the next run resumes where this one stopped."""
         from listener.config import parse_duration
@@ -91,13 +94,29 @@ def register_run(app: typer.Typer) -> None:
                 else:
                     render_run_report(_out, reports)
 
+            if current.broker_url:  # the distributed runtime: the workers gather (see `listener status`)
+                from workers.enqueue import enqueue_pass
+
+                if every:
+                    raise UserInputError("--every: with LISTENER_BROKER_URL set, `listener beat` runs passes at "
+                                         "the intervals of the project file's [schedule]")
+                queued = enqueue_pass(loaded, brand, score)
+                if json_output:
+                    print_json({"queued": queued})
+                else:
+                    _out.print(f"queued {len(queued)} gather task(s): {', '.join(queued) or 'none'}; "
+                               "follow them with `listener status`", highlight=False)
+                return
             failed: list[str] = []
 
             def on_pass(reports: dict) -> None:
                 show(reports)
+                from listener.alerts.runner import check_after_pass
+
+                check_after_pass(current, loaded, lambda text: say(shown(text)))  # the rules, after each pass
                 failed[:] = failed_sources(reports)
                 for name in failed:
-                    _err.print(f"[bold red]failed[/bold red]: {escape(name)}: {escape(failure_of(reports[name]))}",
+                    _err.print(f"[bold red]failed[/bold red]: {shown(name)}: {shown(failure_of(reports[name]))}",
                                highlight=False)
 
             say = (lambda text: None) if json_output else (lambda text: _err.print(text, highlight=False))
@@ -146,7 +165,7 @@ def render_run_report(console: Console, reports: dict) -> None:
         if "skipped" in report:
             console.print(f"{name}: skipped ({report['skipped']})", highlight=False)
         elif "error" in report:
-            console.print(f"[red]{name}: failed[/red]: {escape(report['error'])}", highlight=False)
+            console.print(f"[red]{name}: failed[/red]: {shown(report['error'])}", highlight=False)
         elif name == "crawl":
             totals = report.get("totals", {})
             console.print(f"crawl: {totals.get('inserted', 0)} new, {totals.get('updated', 0)} updated, "
@@ -176,6 +195,6 @@ def render_crawl_report(console: Console, report: dict) -> None:
             problems.append(f"{name}: failed {item['url']}: {item['reason']}")
     console.print(table)
     for line in problems[:MAX_PROBLEMS_SHOWN]:
-        console.print(f"  [yellow]{escape(line)}[/yellow]", highlight=False)
+        console.print(f"  [yellow]{shown(line)}[/yellow]", highlight=False)
     if len(problems) > MAX_PROBLEMS_SHOWN:
         console.print(f"  … and {len(problems) - MAX_PROBLEMS_SHOWN} more (see --json)", highlight=False)

@@ -58,13 +58,57 @@ def test_three_class_per_language_with_bad_lines(tmp_path):
     ])
     r = evaluate_file(path, ScriptedScorer())
     assert [b["line"] for b in r["bad_lines"]] == [5, 6, 7]
+    assert r["bad_line_summary"] == {"not JSON": 1, "bad 'label'": 1, "bad 'text'": 1}
     assert not r["two_class"] and r["unscored"] == {"de": 1}
-    en, fa = r["languages"]["en"], r["languages"]["fa"]
-    assert en["n"] == 3 and en["accuracy"] == 1.0 and en["macro_f1"] == 1.0
+    en, fa, de = r["languages"]["en"], r["languages"]["fa"], r["languages"]["de"]
+    assert en["n"] == 3 and en["accuracy"] == 1.0 and en["macro_f1"] == 1.0 and en["macro_recall"] == 1.0
     assert en["topics"]["micro_f1"] == 1.0
     assert fa["accuracy"] == 0.0
+    # fa has only a positive line, predicted negative: neutral (absent from both sides) is left out of the
+    # macro averages, so macro-recall is the mean over negative (0, predicted but never true) and positive (0)
+    assert fa["macro_recall"] == 0.0 and "neutral" not in [c for c, m in fa["per_class"].items()
+                                                             if m["support"] or m["precision"]]
     assert fa["confusion"]["rows_true_columns_predicted"] == [[0, 0, 0], [0, 0, 0], [1, 0, 0]]
-    assert r["all"]["n"] == 4
+    # the unscored German line stays in the denominators, as a miss in its own column
+    assert de["n"] == 1 and de["unscored"] == 1 and de["accuracy"] == 0.0
+    assert de["confusion"]["columns"][-1] == "unscored"
+    assert r["lines"] == 5 and r["scored"] == 4 and r["all"]["n"] == 5 and r["all"]["accuracy"] == 0.6
+
+
+def test_macro_averages_skip_classes_absent_from_both_sides(tmp_path):
+    path = write(tmp_path / "m.jsonl", [{"text": "bad", "label": "negative", "lang": "en"},
+                                        {"text": "meh", "label": "neutral", "lang": "en"},
+                                        {"text": "meh too", "label": "neutral", "lang": "en"}])
+    r = evaluate_file(path, ScriptedScorer())["all"]
+    assert r["per_class"]["positive"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert r["macro_recall"] == 1.0 and r["macro_f1"] == 1.0  # positive: no true and no predicted line
+
+
+def test_sets_mixed_and_positive_negative(tmp_path):
+    path = write(tmp_path / "s.jsonl", [
+        {"text": "bad", "label": "negative", "lang": "en", "set": "a"},
+        {"text": "meh", "label": "positive", "lang": "en", "set": "a"},  # neutral 3-way, positive pos/neg
+        {"text": "meh", "label": "neutral", "lang": "en", "set": "b"},
+        {"text": "good but bad", "label": "mixed", "lang": "en", "set": "b"}])
+    r = evaluate_file(path, ScriptedScorer())
+    assert set(r["sets"]) == {"a", "b"} and r["sets"]["a"]["accuracy"] == 0.5
+    assert r["all"]["positive_negative"]["accuracy"] == 1.0 and r["all"]["positive_negative"]["n"] == 2
+    assert r["sets"]["b"]["n"] == 1 and r["sets"]["b"]["mixed"] == {"n": 1, "predicted": {"negative": 1}}
+
+
+def test_topics_per_topic_false_fire_and_unknown_gold(tmp_path):
+    path = write(tmp_path / "t.jsonl", [
+        {"text": "pay now", "topics": ["payments"], "lang": "en"},  # topic-only lines: no sentiment label
+        {"text": "pay again", "topics": [], "lang": "en"},
+        {"text": "hello", "topics": [], "lang": "en"},
+        {"text": "hello", "topics": ["pricing", "card_delivery"], "lang": "en"}])
+    r = evaluate_file(path, ScriptedScorer())
+    t = r["all"]["topics"]
+    assert r["all"]["n"] == 0 and t["n"] == 4
+    assert t["per_topic"]["payments"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1}
+    assert t["per_topic"]["pricing"]["support"] == 1 and t["per_topic"]["pricing"]["recall"] == 0.0
+    assert t["false_fire_rate"] == 0.5 and t["no_topic_lines"] == 2
+    assert t["unknown_gold_topics"] == ["card_delivery"]
 
 
 def test_two_class_file_never_predicts_neutral(tmp_path):
@@ -110,7 +154,7 @@ def test_cli_eval_json(tmp_path, monkeypatch):
         {"text": "عالیه، خیلی راضیم از سرعت انتقال", "label": "positive", "lang": "fa"},
         {"text": "oops", "label": "meh"}])
     result = CliRunner().invoke(app, ["model", "eval", str(path), "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # metrics computed, but a line was skipped
     report = json.loads(result.stdout)
     assert report["two_class"] and report["bad_lines"][0]["line"] == 3
     assert report["all"]["accuracy"] == 1.0 and set(report["languages"]) == {"en", "fa"}
@@ -127,7 +171,7 @@ def test_cli_eval_table(tmp_path, monkeypatch):
                                         {"text": "it's ok I guess", "label": "neutral", "lang": "en"}])
     result = CliRunner().invoke(app, ["model", "eval", str(path)])
     assert result.exit_code == 0, result.output
-    assert "macro-F1" in result.output and "confusion matrix: en" in result.output
+    assert "macro-F1" in result.output and "macro-recall" in result.output and "confusion matrix: en" in result.output
 
 
 @pytest.mark.model
@@ -152,3 +196,15 @@ def test_cli_rescore(tmp_path, monkeypatch):
     with open_store(f"sqlite:///{tmp_path / 'listener.db'}") as store:
         stored = store.get(Mention(source="t", native_id="1", text="x", published_at=T0).id)
         assert stored.sentiment.label == "negative" and "app_performance" in stored.topics
+
+
+def test_rescore_keeps_topics_the_scorer_does_not_know(sqlite_store):
+    from listener.nlp.rescore import rescore
+
+    mention = Mention(source="t", native_id="p", text="bad pay", lang="en", published_at=T0,
+                      topics=["card_delivery", "pricing"])
+    sqlite_store.upsert([mention])
+    report = rescore(sqlite_store, ScriptedScorer())
+    stored = sqlite_store.get(mention.id)
+    # pricing is the scorer's to judge (and it says no); card_delivery is a project topic it cannot judge
+    assert stored.topics == ["payments", "card_delivery"] and report.kept_topics == {"card_delivery": 1}

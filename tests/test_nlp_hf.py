@@ -75,18 +75,26 @@ def test_missing_local_folder_is_not_a_hub_name(tmp_path):
         load_encoder(str(tmp_path / "broken"))
 
 
-def test_another_encoder_gets_its_own_heads_trained_once(tiny_models, tmp_path, monkeypatch):
+def test_another_encoder_needs_its_heads_trained_and_scoring_never_trains(tiny_models, tmp_path, monkeypatch):
     from datetime import datetime, timezone
 
     from listener.model import Mention
     from listener.nlp import load_scorer
-    from listener.nlp.scorer import clear_cache, heads_dir_for
+    from listener.nlp.scorer import HeadsMissing, clear_cache, heads_dir_for
+    from listener.nlp.train import run_training
 
     monkeypatch.setenv("LISTENER_CACHE", str(tmp_path))
+    monkeypatch.delenv("LISTENER_HEADS", raising=False)
     name = str(tiny_models[0])
     try:
+        with pytest.raises(HeadsMissing, match=r"listener model train --model .* -o "):
+            load_scorer(name)
+        assert not (heads_dir_for(name) / "heads.json").exists()  # loading did not train behind our back
+        report = run_training(model=name, check_precisions=False)
+        assert report["heads"] == str(heads_dir_for(name)) and heads_dir_for(name).is_relative_to(tmp_path)
+        assert report["train"] > 1000 and set(report["eval"]["languages"]) == {"en", "fa", "ar"}
+        assert any((tmp_path / "embeddings").glob("*.sqlite"))  # embeddings cached for the next run
         scorer = load_scorer(name)
-        assert heads_dir_for(name).is_relative_to(tmp_path) and (heads_dir_for(name) / "heads.json").exists()
         assert scorer.heads.encoder == name and scorer.heads.dim == 16
         mention = Mention(source="t", native_id="1", text="the app is bad", lang="en",
                           published_at=datetime(2026, 11, 1, tzinfo=timezone.utc))

@@ -8,9 +8,9 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from listener.cli.render import shown
 from listener.cli.common import (
     ProjectOption, SinceOption, UntilOption, build_filters, handle_errors, print_json, settings,
 )
@@ -23,7 +23,7 @@ ModelOption = typer.Option(None, "--model", "-m",
                            help="Hugging Face model name or folder (default: $LISTENER_MODEL, else the bundled "
                                 "multilingual-e5-small).")
 PrecisionOption = typer.Option(None, "--precision",
-                               help="auto (bf16 on CPUs with AMX, else fp32), fp32, bf16 or int8. "
+                               help="auto (bf16 on CPUs with native bf16: AMX or AVX512_BF16; see `listener model info`), fp32, bf16 or int8. "
                                     "Default: $LISTENER_PRECISION or auto.")
 
 
@@ -36,45 +36,79 @@ def _model_errors():
         try:
             yield
         except (ModelUnavailable, FileNotFoundError) as err:
-            err_console.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+            err_console.print(f"[bold red]error[/bold red]: {shown(str(err))}", highlight=False)
             raise typer.Exit(2) from None
+
+
+HeadsOption = typer.Option(None, "--heads",
+                           help="Folder of heads written by `listener model train -o DIR`. Default: "
+                                "$LISTENER_HEADS, else the bundled heads.")
 
 
 @model_app.command()
 def train(
-    data: list[Path] = typer.Option([], "--data", "-d", help="Labelled JSON Lines files (repeatable). Default: "
-                                    "the bundled listener/nlp/data/labelled/*.jsonl."),
+    data: list[Path] = typer.Option([], "--data", "-d", help="Labelled JSON Lines files or folders of them "
+                                    "(repeatable; lines: text, label, optional lang, set, split, topics). Default: "
+                                    "the bundled listener/nlp/data/labelled."),
     model: Optional[str] = ModelOption,
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder for the heads. Default: "
                                           "listener/nlp/heads/ for the bundled encoder (and MODEL_CARD.md is "
                                           "updated), the per-user cache for another encoder."),
+    max_per_set: int = typer.Option(4000, min=0, help="Train lines kept per set (stratified sample, fixed "
+                                    "seed; 0 = all)."),
+    max_dev: int = typer.Option(2000, min=1, help="Dev lines per set (own dev split, else carved by seed)."),
+    precision_check: bool = typer.Option(True, help="Also measure the heads with the encoder in bf16 and "
+                                         "int8 (bundled encoder only; what `auto` relies on)."),
     json_output: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
 ):
-    """Fit the sentiment and topic heads on the train split and evaluate them on the eval split."""
+    """Fit the sentiment and topic heads on the train parts and evaluate them on the dev parts.
+
+    Embeddings are cached under $LISTENER_CACHE/embeddings: an interrupted run resumes, a re-train is quick.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     from listener.nlp.train import run_training
 
-    with _model_errors():
-        report = run_training(model=model, files=data or None, output=output)
+    with _model_errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
+                                   console=err_console, transient=json_output) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int, rate: float) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, rate="")
+            bar.update(tasks[stage], completed=done, total=total, rate=f"{rate:.0f} texts/s" if rate else "")
+
+        report = run_training(model=model, files=data or None, output=output, max_per_set=max_per_set or None,
+                              max_dev=max_dev, check_precisions=precision_check, progress=progress)
     if json_output:
         print_json(report)
         return
-    console.print(f"trained on {report['train']} example(s); heads written to {report['heads']}")
+    console.print(f"trained on {report['train']} line(s); heads written to {shown(report['heads'])}",
+                  highlight=False)
     for bad in report["bad_lines"]:
-        console.print(f"  [red]{escape(bad['file'])} line {bad['line']}[/red]: {escape(bad['error'])}")
+        err_console.print(f"  [red]{shown(bad['file'])} line {bad['line']}[/red]: {shown(bad['error'])}",
+                          highlight=False)
     if "eval" in report:
-        render_eval(console, report["eval"], title=f"held-apart eval split ({report['eval']['scored']} lines)")
+        render_eval(console, report["eval"], title=f"dev parts, never trained on ({report['eval']['lines']} lines)")
 
 
 @model_app.command("eval")
 def evaluate(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines: text, label "
-                                "(negative/neutral/positive), optional lang and topics per line."),
+                                "(negative/neutral/positive/mixed), optional lang, set and topics per line; "
+                                "a line with topics may leave out the label."),
     model: Optional[str] = ModelOption,
     project: Optional[Path] = ProjectOption,
     precision: Optional[str] = PrecisionOption,
+    heads: Optional[Path] = HeadsOption,
     json_output: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ):
-    """Accuracy, macro-F1 and a confusion matrix per language (two-class when the file has no neutral)."""
+    """Sentiment (accuracy, macro-recall, macro-F1, confusion) and topic metrics per language and set.
+
+    Exit code: 0 when every line was read and scored, 1 when no line could be scored, 3 when metrics were
+    computed but some lines were skipped (bad lines) or left unscored (language not covered).
+    """
     from listener.nlp import load_scorer
     from listener.nlp.evaluate import evaluate_file
     from listener.runtime import resolve_project
@@ -82,58 +116,109 @@ def evaluate(
     with _model_errors():
         loaded = resolve_project(settings(), project)
         chosen = model or settings().model or (loaded.project.model if loaded else None)
-        scorer = load_scorer(model=chosen, topics=list(loaded.topics) if loaded else None, precision=precision)
-        report = evaluate_file(file, scorer)
+        scorer = load_scorer(model=chosen, topics=list(loaded.topics) if loaded else None, precision=precision,
+                             heads=heads)
+        report = evaluate_file(file, scorer, cache=True)
     if json_output:
         print_json(report)
     else:
         for bad in report["bad_lines"]:
-            err_console.print(f"  [red]line {bad['line']}[/red]: {escape(bad['error'])}", highlight=False)
+            err_console.print(f"  [red]line {bad['line']}[/red]: {shown(bad['error'])}", highlight=False)
         render_eval(console, report, title=f"{file} · model {report['model']}")
+        if report["bad_lines"]:
+            summary = ", ".join(f"{n} {kind}" for kind, n in report["bad_line_summary"].items())
+            err_console.print(f"skipped {len(report['bad_lines'])} bad line(s): {shown(summary)}", highlight=False)
+        unknown = report.get("all", {}).get("topics", {}).get("unknown_gold_topics")
+        if unknown:
+            err_console.print(f"[yellow]warning[/yellow]: gold topics this model does not know (left out of the "
+                              f"topic scores; add them to the project file): {shown(', '.join(unknown))}",
+                              highlight=False)
     if not report.get("scored"):
         raise typer.Exit(1)
+    if report["bad_lines"] or report.get("unscored"):
+        raise typer.Exit(3)
 
 
 @model_app.command()
-def info(json_output: bool = typer.Option(False, "--json", help="Print as JSON.")):
-    """Where the converted model and the heads are, and what the heads were trained on."""
-    from listener.nlp.encoder import cache_dir
+def info(heads: Optional[Path] = HeadsOption,
+         precision: Optional[str] = PrecisionOption,
+         json_output: bool = typer.Option(False, "--json", help="Print as JSON.")):
+    """Where the converted model and the heads are, what the heads were trained on, and which precision
+    `auto` picks on this CPU and why."""
+    from listener.nlp.encoder import cache_dir, precision_choice
     from listener.nlp.heads import BUNDLED_HEADS, Heads
-    from listener.nlp.scorer import SUPPORTED_LANGUAGES
+    from listener.nlp.scorer import SUPPORTED_LANGUAGES, heads_setting, precision_setting
 
-    out = {"cache": str(cache_dir()), "heads": str(BUNDLED_HEADS), "languages": sorted(SUPPORTED_LANGUAGES)}
-    if Heads.exists(BUNDLED_HEADS):
-        card = Heads.load(BUNDLED_HEADS).card
+    folder = heads_setting(heads) or BUNDLED_HEADS
+    chosen, why = precision_choice(precision_setting(precision))
+    out = {"cache": str(cache_dir()), "heads": str(folder), "languages": sorted(SUPPORTED_LANGUAGES),
+           "precision": chosen, "precision_reason": why}
+    if Heads.exists(folder):
+        card = Heads.load(folder).card
         out.update({k: card.get(k) for k in ("encoder", "trained_at", "train_total", "train_counts")})
+    else:
+        out["heads_missing"] = "no trained heads in this folder: run `listener model train -o DIR`"
     if json_output:
         print_json(out)
     else:
         for key, value in out.items():
-            console.print(f"[bold]{key}[/bold]: {escape(str(value))}", highlight=False)
+            console.print(f"[bold]{key}[/bold]: {shown(str(value))}", highlight=False)
+
+
+def _num(value) -> str:
+    return "" if value is None else f"{value:.3f}"
 
 
 def render_eval(console: Console, report: dict, title: str = "") -> None:
     if title:
-        console.print(f"[bold]{escape(title)}[/bold]")
+        console.print(f"[bold]{shown(title)}[/bold]", highlight=False)
     if report.get("two_class"):
         console.print("two-class file (no neutral label): predictions are the larger of negative and positive")
-    summary = Table("language", "n", "accuracy", "macro-F1", "topic micro-F1", title="sentiment and topics")
-    rows = list(report.get("languages", {}).items())
-    if len(rows) > 1 and "all" in report:
+    rows = [(name, m) for name, m in report.get("sets", {}).items()]
+    rows += list(report.get("languages", {}).items())
+    if "all" in report and (len(report.get("languages", {})) > 1 or report.get("sets")):
         rows.append(("all", report["all"]))
-    for lang, m in rows:
-        topic = m.get("topics", {}).get("micro_f1")
-        summary.add_row(lang, str(m["n"]), f"{m['accuracy']:.3f}", f"{m['macro_f1']:.3f}",
-                        "" if topic is None else f"{topic:.3f}")
-    console.print(summary)
-    for lang, m in rows:
-        labels = m["confusion"]["labels"]
-        table = Table("true \\ predicted", *labels, title=f"confusion matrix: {lang}")
-        for label, row in zip(labels, m["confusion"]["rows_true_columns_predicted"]):
+    cells = []
+    for name, m in rows:
+        topics = m.get("topics", {})
+        neutral = m.get("per_class", {}).get("neutral", {})
+        mixed = m.get("mixed")
+        cells.append({"set / language": shown(name), "n": str(m["n"]), "unscored": str(m.get("unscored", 0) or ""),
+                      "accuracy": _num(m.get("accuracy")), "macro-recall": _num(m.get("macro_recall")),
+                      "macro-F1": _num(m.get("macro_f1")),
+                      "pos/neg acc": _num(m.get("positive_negative", {}).get("accuracy")),
+                      "neutral recall": _num(neutral.get("recall")) if neutral.get("support") else "",
+                      "mixed predicted": shown(", ".join(f"{k} {v}" for k, v in mixed["predicted"].items()))
+                      if mixed else "",
+                      "topic micro-F1": _num(topics.get("micro_f1")),
+                      "topic false-fire": _num(topics.get("false_fire_rate"))})
+    # only the columns some row fills, never wrapped: the table may be wider than an 80-column terminal
+    headers = [h for h in (cells[0] if cells else {}) if h in ("set / language", "n") or any(c[h] for c in cells)]
+    summary = Table(*headers, title="sentiment and topics")
+    for column in summary.columns:
+        column.no_wrap = True
+    for c in cells:
+        summary.add_row(*[c[h] for h in headers])
+    Console(file=console.file, width=max(console.width, 160), no_color=console.no_color).print(summary)
+    languages = report.get("languages", {})
+    confusion_rows = list(languages.items()) + ([("all", report["all"])] if len(languages) > 1 else [])
+    for name, m in confusion_rows:
+        conf = m["confusion"]
+        table = Table("true \\ predicted", *conf.get("columns", conf["labels"]), title=f"confusion matrix: {shown(name)}")
+        for label, row in zip(conf["labels"], conf["rows_true_columns_predicted"]):
             table.add_row(label, *[str(v) for v in row])
         console.print(table)
+    topics = report.get("all", {}).get("topics")
+    if topics and topics.get("per_topic"):
+        table = Table("topic", "precision", "recall", "F1", "support",
+                      title=f"topics (micro-F1 {_num(topics['micro_f1'])}, macro-F1 {_num(topics['macro_f1'])}, "
+                            f"false-fire on {topics['no_topic_lines']} no-topic lines {_num(topics['false_fire_rate'])})")
+        for label, t in topics["per_topic"].items():
+            table.add_row(shown(label), _num(t["precision"]), _num(t["recall"]), _num(t["f1"]), str(t["support"]))
+        console.print(table)
     if report.get("unscored"):
-        console.print(f"unscored (language not covered): {report['unscored']}")
+        counts = ", ".join(f"{lang} {n}" for lang, n in report["unscored"].items())
+        console.print(f"unscored (language not covered; counted as misses above): {shown(counts)}", highlight=False)
 
 
 def rescore(
@@ -145,17 +230,22 @@ def rescore(
     since: Optional[str] = SinceOption,
     until: Optional[str] = UntilOption,
     project: Optional[Path] = ProjectOption,
+    heads: Optional[Path] = HeadsOption,
     batch_size: int = typer.Option(256, min=1, help="Mentions per scoring batch and upsert."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ):
-    """Score stored mentions again (after `listener model train`, a new model or new project topics)."""
+    """Score stored mentions again (after `listener model train`, a new model or new project topics).
+
+    Topics the model does not know (a project's own topics, when run without that project) are kept as they
+    were, not dropped: pass --project to score them again.
+    """
     from listener.nlp.rescore import rescore as rescore_store
     from listener.runtime import load_project_scorer, open_settings_store, resolve_project
 
     with _model_errors():
         filters = build_filters(query, brand, source, lang, sentiment, [], since, until, None, None, True)
         current = settings()
-        scorer = load_project_scorer(current, resolve_project(current, project))
+        scorer = load_project_scorer(current, resolve_project(current, project), heads=heads)
         with open_settings_store(current) as store:
             report = rescore_store(store, scorer, filters, batch_size=batch_size)
     if json_output:
@@ -163,6 +253,10 @@ def rescore(
     else:
         console.print(f"re-scored {report.seen} mention(s): {report.scored} scored, {report.unscored} unscored "
                       f"(language not covered), {report.changed} changed; labels {report.labels}")
+        if report.kept_topics:
+            console.print(f"kept topics this model does not know (run with --project to re-score them): "
+                          f"{shown(', '.join(f'{k} ({v})' for k, v in sorted(report.kept_topics.items())))}",
+                          highlight=False)
 
 
 def register(app: typer.Typer) -> None:

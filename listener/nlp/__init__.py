@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Iterable
 
-from listener.nlp.scorer import SUPPORTED_LANGUAGES, TransformerScorer
+from listener.nlp.scorer import SUPPORTED_LANGUAGES, HeadsMissing, TransformerScorer
 
-__all__ = ["load_scorer", "TransformerScorer", "SUPPORTED_LANGUAGES", "ModelUnavailable"]
+__all__ = ["load_scorer", "TransformerScorer", "SUPPORTED_LANGUAGES", "ModelUnavailable", "HeadsMissing"]
 
 
 def __getattr__(name: str):
@@ -25,14 +25,15 @@ def __getattr__(name: str):
 
 
 def load_scorer(model: str | None = None, topics: Iterable | None = None, precision: str | None = None,
-                languages: Iterable[str] | None = None) -> TransformerScorer:
+                languages: Iterable[str] | None = None, heads: str | os.PathLike | None = None) -> TransformerScorer:
     """A scorer for `model` (None: $LISTENER_MODEL, else the bundled encoder) with extra zero-shot `topics`.
 
     The encoder and heads are loaded once per process and shared; building another scorer with other
     topics only embeds those topics' descriptions. A Hugging Face sequence-classification model is used for
     sentiment (its labels mapped onto negative/neutral/positive, or by $LISTENER_MODEL_LABELS, a JSON
-    object), with the bundled encoder and heads for topics. Raises `ModelUnavailable` with a clear message
-    when the model cannot be loaded offline.
+    object), with the bundled encoder and heads for topics. `heads` (else $LISTENER_HEADS) is a folder written
+    by `listener model train -o DIR`. Raises `ModelUnavailable` with a clear message when the model cannot be
+    loaded offline, and `HeadsMissing` (saying how to train them) when there are no heads: loading never trains.
     """
     from listener.nlp import scorer as scoring
     from listener.nlp.encoder import is_default
@@ -46,8 +47,8 @@ def load_scorer(model: str | None = None, topics: Iterable | None = None, precis
             classifier = _classifier(model)
             model = None  # topics come from the bundled encoder and heads
     encoder = scoring.get_encoder(model, precision)
-    heads = scoring.get_heads(encoder)
-    return TransformerScorer(encoder, heads, topics=topics, languages=languages, classifier=classifier)
+    trained = scoring.get_heads(encoder, heads)
+    return TransformerScorer(encoder, trained, topics=topics, languages=languages, classifier=classifier)
 
 
 _CLASSIFIERS: dict[str, object] = {}

@@ -8,47 +8,53 @@ CARD = Path(__file__).parent / "MODEL_CARD.md"
 START, END = "<!-- numbers:start (written by `listener model train`) -->", "<!-- numbers:end -->"
 
 
+def _f(value) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
 def render_numbers(card: dict) -> str:
-    lines = [START, "", f"Trained {card.get('trained_at', '?')} on encoder `{card.get('encoder', '?')}`.", ""]
-    counts = card.get("train_counts", {})
-    evals = card.get("eval_counts", {})
-    lines += ["| language | train: negative | neutral | positive | train total | eval (held apart) |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for lang in sorted(counts):
-        c = counts[lang]
-        lines.append(f"| {lang} | {c.get('negative', 0)} | {c.get('neutral', 0)} | {c.get('positive', 0)} | "
-                     f"{sum(c.values())} | {evals.get(lang, 0)} |")
-    lines.append(f"| **all** | | | | {card.get('train_total', 0)} | {sum(evals.values())} |")
-    ev = card.get("eval")
-    if ev:
-        lines += ["", "Held-apart eval split (never seen in training or in choosing C, temperature or thresholds):",
-                  "", "| language | n | sentiment accuracy | sentiment macro-F1 | topic micro-F1 |",
-                  "| --- | ---: | ---: | ---: | ---: |"]
-        rows = [(lang, m) for lang, m in sorted(ev["languages"].items())] + [("**all**", ev["all"])]
-        for lang, m in rows:
-            topic = m.get("topics", {}).get("micro_f1")
-            lines.append(f"| {lang} | {m['n']} | {m['accuracy']:.3f} | {m['macro_f1']:.3f} | "
-                         f"{'' if topic is None else f'{topic:.3f}'} |")
-        lines += ["", "Confusion matrices (rows: true label, columns: predicted; negative, neutral, positive):", ""]
-        for lang, m in rows:
-            lines.append(f"- {lang}: `{m['confusion']['rows_true_columns_predicted']}`")
+    lines = [START, "", f"Trained {card.get('trained_at', '?')} on encoder `{card.get('encoder', '?')}`"
+             f"{', ' + str(card['train_seconds']) + ' s (embedding from the cache, fitting and checks)' if card.get('train_seconds') else ''}.", ""]
+    sets = card.get("sets") or {}
+    if sets:
+        lines += ["| set | lang | train: negative | neutral | positive | dev lines | dev from | dropped from train |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |"]
+        for name, info in sorted(sets.items()):
+            train, dev = info.get("train", {}), info.get("dev", {})
+            dropped = ", ".join(f"{v} {k}" for k, v in sorted(info.get("dropped", {}).items())) or ""
+            sampled = f" (sampled to {info['train_sampled_to']})" if info.get("train_sampled_to") else ""
+            lines.append(f"| {name} | {info.get('lang', '')} | {train.get('negative', 0)} | {train.get('neutral', 0)} | "
+                         f"{train.get('positive', 0)}{sampled} | {sum(dev.values())} | {info.get('dev_from', '')} | "
+                         f"{dropped} |")
+        lines.append(f"| **all** | | | | {card.get('train_total', 0)} (train total) | | | |")
+    ev = card.get("eval") or {}
+    if ev.get("languages"):
+        lines += ["", "Dev parts (never trained on, never used to choose C, temperature or thresholds); fp32 encoder:", "",
+                  "| set / language | n | accuracy | macro-recall | macro-F1 | pos/neg accuracy | neutral recall | "
+                  "topic micro-F1 |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        rows = [(name, m) for name, m in sorted(ev.get("sets", {}).items())]
+        rows += [(f"*{lang}*", m) for lang, m in sorted(ev["languages"].items())] + [("**all**", ev["all"])]
+        for name, m in rows:
+            lines.append(f"| {name} | {m.get('n')} | {_f(m.get('accuracy'))} | {_f(m.get('macro_recall'))} | "
+                         f"{_f(m.get('macro_f1'))} | {_f(m.get('positive_negative_accuracy'))} | "
+                         f"{_f(m.get('neutral_recall'))} | {_f(m.get('topic_micro_f1'))} |")
     check = card.get("precision_check")
-    if check and ev:
-        lines += ["", "The same heads with the encoder in lower precision (eval split; accuracy / macro-F1 / topic "
-                  "micro-F1):", "", "| language | fp32 | " + " | ".join(check) + " |",
-                  "| --- | --- | " + " | ".join("---" for _ in check) + " |"]
-        for lang, m in [*sorted(ev["languages"].items()), ("all", ev["all"])]:
-            cells = [f"{m['accuracy']:.3f} / {m['macro_f1']:.3f} / {m.get('topics', {}).get('micro_f1', 0):.3f}"]
+    if check and "fp32" in check:
+        n = check["fp32"]["all"].get("n")
+        lines += ["", f"The same heads with the encoder in each precision, on a fixed sample of the dev parts ({n} lines, "
+                  "up to 400 a set; accuracy / macro-recall):", "",
+                  "| set | " + " | ".join(check) + " |", "| --- | " + " | ".join("---" for _ in check) + " |"]
+        for name in [*sorted(check["fp32"].get("sets", {})), "all"]:
+            cells = []
             for p in check:
-                c = check[p].get(lang, {})
-                cells.append(f"{c.get('accuracy', 0):.3f} / {c.get('macro_f1', 0):.3f} / "
-                             f"{c.get('topic_micro_f1') or 0:.3f}")
-            lines.append(f"| {lang} | " + " | ".join(cells) + " |")
+                c = check[p]["all"] if name == "all" else check[p].get("sets", {}).get(name, {})
+                cells.append(f"{_f(c.get('accuracy'))} / {_f(c.get('macro_recall'))}")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     s, t, z = card.get("sentiment", {}), card.get("topics", {}), card.get("zero_shot_calibration", {})
-    lines += ["", "Fitted on the train split with 5-fold cross-validation:", "",
-              f"- sentiment: C = {s.get('C')}, CV macro-F1 {s.get('cv_macro_f1')}, CV accuracy "
-              f"{s.get('cv_accuracy')}, temperature {s.get('temperature')}, expected calibration error after "
-              f"scaling {s.get('cv_ece')}",
+    lines += ["", "Fitted on the train parts:", "",
+              f"- sentiment: C = {s.get('C')} (tuned on {s.get('tuned_on', '5-fold CV')}: macro-F1 "
+              f"{s.get('cv_macro_f1')}, accuracy {s.get('cv_accuracy')}), temperature {s.get('temperature')}, "
+              f"expected calibration error after scaling {s.get('cv_ece')}; set weight ~ size^{card.get('set_power', 1)}",
               f"- topics: C = {t.get('C')}, CV micro-F1 {t.get('cv_micro_f1')}, thresholds {t.get('thresholds')}",
               f"- zero-shot: centred-cosine threshold {z.get('threshold')}, micro-F1 {z.get('micro_f1_on_taxonomy')} "
               f"when the taxonomy's own topics are decided from their descriptions alone",

@@ -1,8 +1,10 @@
 """Labelled examples (JSON Lines) and the built-in topic taxonomy.
 
-A labelled line is an object with at least `text` and `label` (negative, neutral or positive), optionally
-`lang`, `topics` (a list of topic labels) and `split` (train or eval); other fields are ignored. Bad lines are
-collected with their line numbers instead of stopping the read.
+A labelled line is an object with `text` and `label` (negative, neutral, positive, or mixed: praise and
+complaint in one text), optionally `lang`, `topics` (a list of topic labels), `set` (which data set it comes
+from; default: the file's name) and `split` (train, or dev / eval for held-apart lines); other fields are
+ignored. A line with `topics` may leave out `label` (a topic-only file). Bad lines are collected with their
+line numbers instead of stopping the read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ from pathlib import Path
 from typing import Iterable
 
 from listener.model import SENTIMENT_LABELS
+
+#: A subjective text with both praise and complaint (ASTD's "mixed" class). It is not neutral: neutral means
+#: no opinion. Training leaves these lines out of the 3-way sentiment head; evaluation reports them apart.
+MIXED = "mixed"
+LABELS = (*SENTIMENT_LABELS, MIXED)
 
 DATA_DIR = Path(__file__).parent / "data"
 LABELLED_DIR = DATA_DIR / "labelled"
@@ -46,11 +53,22 @@ def as_topic_defs(topics: Iterable | None) -> list[TopicDef]:
 @dataclass
 class Example:
     text: str
-    label: str
+    label: str | None  # None: a topic-only line
     lang: str | None = None
     topics: tuple[str, ...] | None = None  # None: the line had no topics field
     split: str | None = None
     line: int = 0
+    set: str | None = None  # the data set (the line's `set`, else the file's name)
+
+    @property
+    def held_out(self) -> bool:
+        """A dev / eval line: never trained on."""
+        return (self.split or "train") in ("dev", "eval", "validation", "test")
+
+    @property
+    def sentiment_index(self) -> int | None:
+        """Index into SENTIMENT_LABELS, None for mixed and topic-only lines."""
+        return SENTIMENT_LABELS.index(self.label) if self.label in SENTIMENT_LABELS else None
 
 
 @dataclass
@@ -69,7 +87,9 @@ def read_labelled(paths: Iterable[str | Path]) -> Labelled:
                 if not raw.strip():
                     continue
                 try:
-                    result.examples.append(parse_line(raw, number))
+                    example = parse_line(raw, number)
+                    example.set = example.set or path.stem
+                    result.examples.append(example)
                 except ValueError as err:
                     result.bad_lines.append((str(path), number, str(err)))
     return result
@@ -86,8 +106,9 @@ def parse_line(raw: str, number: int = 0) -> Example:
     if not isinstance(text, str) or not text.strip():
         raise ValueError("'text' missing or empty")
     label = obj.get("label")
-    if label not in SENTIMENT_LABELS:
-        raise ValueError(f"'label' must be one of {', '.join(SENTIMENT_LABELS)}, got {label!r}")
+    if label not in LABELS and not (label is None and isinstance(obj.get("topics"), list)):
+        raise ValueError(f"'label' must be one of {', '.join(LABELS)} (or left out on a line with 'topics'), "
+                         f"got {label!r}")
     lang = obj.get("lang")
     if lang is not None and not isinstance(lang, str):
         raise ValueError("'lang' must be a string")
@@ -97,7 +118,13 @@ def parse_line(raw: str, number: int = 0) -> Example:
             raise ValueError("'topics' must be a list of strings")
         topics = tuple(topics)
     split = obj.get("split")
-    return Example(text, label, (lang or None) and lang.lower(), topics, split, number)
+    if split is not None and not isinstance(split, str):
+        raise ValueError("'split' must be a string (train, dev or eval)")
+    name = obj.get("set")
+    if name is not None and not isinstance(name, str):
+        raise ValueError("'set' must be a string")
+    return Example(text, label, (lang or None) and lang.lower(), topics, split and split.lower(), number,
+                   name or None)
 
 
 def bundled_files() -> list[Path]:

@@ -196,6 +196,7 @@ class EncoderInfo:
     max_tokens: int
     dim: int
     precision: str = "fp32"  # fp32, bf16 or int8
+    source: str = ""  # what the weights were built from (the converted cache folder's name): part of cache keys
 
 
 class Encoder:
@@ -286,10 +287,31 @@ def quantise_int8(model):
     return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def fast_bf16() -> bool:
-    """True on CPUs with AMX tiles (Sapphire Rapids and later), where oneDNN runs bf16 matmuls several
-    times faster than fp32. Elsewhere bf16 on CPU is emulated and slower, so fp32 stays the default."""
-    import torch
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (Linux); empty where that cannot be read."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+#: Flags with which oneDNN runs bf16 matmuls in hardware: AMX tiles (Intel Sapphire Rapids and later) or
+#: AVX512_BF16 (Cooper Lake, AMD Zen 4 and later). Without them torch emulates bf16 on CPU, slower than fp32.
+NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def fast_bf16(flags: frozenset[str] | None = None) -> bool:
+    """True where the CPU does bf16 natively (see NATIVE_BF16_FLAGS)."""
+    flags = cpu_flags() if flags is None else flags
+    if any(f in flags for f in NATIVE_BF16_FLAGS):
+        return True
+    if flags:
+        return False
+    import torch  # no /proc/cpuinfo (not Linux): ask torch about AMX
 
     try:
         return bool(torch.cpu._is_amx_tile_supported())
@@ -297,14 +319,35 @@ def fast_bf16() -> bool:
         return False
 
 
-def resolve_precision(precision: str | None) -> str:
-    """auto -> bf16 where the CPU has AMX, else fp32; fp32, bf16 and int8 are taken as given."""
+def precision_choice(precision: str | None, flags: frozenset[str] | None = None,
+                     int8_ok: bool | None = None) -> tuple[str, str]:
+    """(precision, why). `auto` -> bf16 where the CPU does bf16 natively; else int8 when the heads' own check
+    found it within one point of fp32 on every dev set (`int8_ok`, read from the bundled heads when None);
+    else fp32. fp32, bf16 and int8 are taken as given."""
     precision = (precision or "auto").strip().lower()
     if precision not in ("auto", "fp32", "bf16", "int8"):
-        raise ValueError(f"precision must be auto, fp32, bf16 or int8, got {precision!r}")
-    if precision == "auto":
-        return "bf16" if fast_bf16() else "fp32"
-    return precision
+        raise ValueError(f"precision must be auto, fp32, bf16 or int8, got {precision!r} "
+                         f"(--precision or LISTENER_PRECISION)")
+    if precision != "auto":
+        return precision, "asked for (--precision or LISTENER_PRECISION)"
+    flags = cpu_flags() if flags is None else flags
+    native = [f for f in NATIVE_BF16_FLAGS if f in flags]
+    if fast_bf16(flags):
+        return "bf16", (f"auto: the CPU does bf16 natively ({', '.join(native)})" if native
+                        else "auto: the CPU has AMX tiles")
+    if int8_ok is None:
+        from listener.nlp.heads import int8_within_a_point
+
+        int8_ok = int8_within_a_point()
+    if int8_ok:
+        return "int8", "auto: no native bf16 on this CPU; int8 stays within one point of fp32 on every dev set"
+    return "fp32", ("auto: no native bf16 on this CPU (no " + " / ".join(NATIVE_BF16_FLAGS) + "), where bf16 "
+                    "would be emulated and slower; int8 loses more than a point on some dev set")
+
+
+def resolve_precision(precision: str | None) -> str:
+    """auto -> see precision_choice; fp32, bf16 and int8 are taken as given."""
+    return precision_choice(precision)[0]
 
 
 def load_default_encoder(precision: str | None = "auto") -> Encoder:
@@ -324,7 +367,7 @@ def load_default_encoder(precision: str | None = "auto") -> Encoder:
         model = quantise_int8(model)
     meta = json.loads((folder / "listener.json").read_text())
     info = EncoderInfo(DEFAULT_MODEL, meta.get("prefix", DEFAULT_PREFIX), int(meta.get("max_tokens", 512)),
-                       model.config.hidden_size, precision)
+                       model.config.hidden_size, precision, source=folder.name)
     return Encoder(model, E5Tokenizer(folder), info)
 
 

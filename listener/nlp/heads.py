@@ -139,6 +139,25 @@ class Heads:
         return all((folder / name).exists() for name in ("sentiment.npz", "topics.npz", "heads.json"))
 
 
+def int8_within_a_point(folder: str | Path = BUNDLED_HEADS) -> bool:
+    """True when the heads' training found int8 within one point of fp32 (accuracy and macro-recall) on
+    every dev set; False when it did not, or did not check."""
+    try:
+        card = json.loads((Path(folder) / "heads.json").read_text())
+    except (OSError, ValueError):
+        return False
+    check = card.get("precision_check") or {}
+    fp32 = (check.get("fp32") or {}).get("sets") or {}  # the same sample of dev lines as int8's
+    int8 = (check.get("int8") or {}).get("sets") or {}
+    if not fp32 or set(fp32) != set(int8):
+        return False
+    for name, ref in fp32.items():
+        for key in ("accuracy", "macro_recall"):
+            if ref.get(key) is not None and (int8[name].get(key) or 0) < ref[key] - 0.01:
+                return False
+    return True
+
+
 def zero_shot_scores(x: np.ndarray, prototypes: np.ndarray) -> np.ndarray:
     """Centred cosine of each text (rows of x) to each topic prototype (rows of prototypes)."""
     sims = x @ prototypes.T

@@ -13,11 +13,15 @@ class RescoreReport:
     unscored: int = 0  # left without one (language not covered, no text)
     changed: int = 0  # sentiment label or topics differ from before
     labels: dict[str, int] = field(default_factory=dict)
+    kept_topics: dict[str, int] = field(default_factory=dict)  # topics the scorer does not know, kept as they were
 
 
 def rescore(store, scorer, filters=None, batch_size: int = 256,
             on_batch: Callable[[RescoreReport], None] | None = None) -> RescoreReport:
     """Score every mention matching `filters` again and write it back with one upsert per batch.
+
+    A mention's topics that the scorer does not know (a project's own topics, when the scorer was built
+    without that project) are kept: the scorer cannot judge them, so it must not erase them.
 
     Memory stays flat: mentions stream from `store.iter_mentions` and each batch is written before the next
     is read. Upserts are idempotent by id, so an interrupted run can simply be run again.
@@ -30,8 +34,15 @@ def rescore(store, scorer, filters=None, batch_size: int = 256,
 
     def flush() -> None:
         before = {m.id: (m.sentiment.label if m.sentiment else None, tuple(m.topics)) for m in batch}
+        known = set(getattr(scorer, "topic_labels", ()) or ())
+        unknown = {m.id: [t for t in m.topics if t not in known] for m in batch}
         scorer.score(batch)
         for m in batch:
+            keep = [t for t in unknown[m.id] if t not in m.topics]
+            if keep and m.sentiment is not None:
+                m.topics = [*m.topics, *keep]
+                for t in keep:
+                    report.kept_topics[t] = report.kept_topics.get(t, 0) + 1
             label = m.sentiment.label if m.sentiment else "unscored"
             report.labels[label] = report.labels.get(label, 0) + 1
             report.scored += m.sentiment is not None

@@ -191,8 +191,13 @@ _ENCODERS: dict[tuple, object] = {}
 _HEADS: dict[tuple, Heads] = {}
 
 
+class HeadsMissing(FileNotFoundError):
+    """No trained heads where the scorer looked; the message says how to train them."""
+
+
 def heads_dir_for(encoder_name: str) -> Path:
-    """Committed heads for the bundled encoder; for another encoder, heads trained here, in the cache."""
+    """Where the heads for an encoder are looked for (and written by default): the committed ones for the
+    bundled encoder, the per-user cache for another."""
     from listener.nlp.encoder import DEFAULT_MODEL, cache_dir
     from listener.nlp.heads import BUNDLED_HEADS
 
@@ -200,6 +205,12 @@ def heads_dir_for(encoder_name: str) -> Path:
         return BUNDLED_HEADS
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder_name.strip("/"))
     return cache_dir() / "heads" / slug
+
+
+def heads_setting(heads: str | Path | None = None) -> Path | None:
+    """An explicit heads folder: the argument (`--heads DIR`), else $LISTENER_HEADS, else None (the default)."""
+    chosen = heads or os.environ.get("LISTENER_HEADS") or None
+    return Path(chosen).expanduser() if chosen else None
 
 
 def precision_setting(precision: str | None = None) -> str:
@@ -217,30 +228,33 @@ def get_encoder(model: str | None = None, precision: str | None = None):
         return _ENCODERS[key]
 
 
-def get_heads(encoder) -> Heads:
-    """The heads for this encoder; for a non-default encoder they are trained once (about a minute) on the
-    bundled labelled examples and cached."""
-    folder = heads_dir_for(encoder.name)
+def get_heads(encoder, heads: str | Path | None = None) -> Heads:
+    """The heads for this encoder, from `heads` / $LISTENER_HEADS or the default folder for the encoder.
+
+    Loading never trains: missing heads are an error that names the command that trains them.
+    """
+    explicit = heads_setting(heads)
+    folder = explicit or heads_dir_for(encoder.name)
     with _LOCK:
         key = (encoder.name, str(folder))
         if key in _HEADS:
             return _HEADS[key]
         if not Heads.exists(folder):
-            from listener.nlp.encoder import DEFAULT_MODEL
+            from listener.nlp.encoder import is_default
 
-            if encoder.name == DEFAULT_MODEL:
-                raise FileNotFoundError(f"the trained heads are missing from {folder}; run `listener model train`")
-            from listener.nlp.train import train_heads_for_encoder
-
-            log.warning("no heads trained for encoder %s yet: training them on the bundled examples (once)",
-                        encoder.name)
-            train_heads_for_encoder(encoder, folder)
-        heads = Heads.load(folder)
-        if heads.dim != encoder.dim:
-            raise ValueError(f"the heads in {folder} are for {heads.dim}-dimensional embeddings but "
-                             f"{encoder.name} gives {encoder.dim}; retrain with `listener model train`")
-        _HEADS[key] = heads
-        return heads
+            model = "" if is_default(encoder.name) else f" --model {encoder.name}"
+            where = f"--heads {folder}" if explicit else ""
+            raise HeadsMissing(
+                f"no trained heads for encoder {encoder.name} in {folder} (sentiment.npz, topics.npz and "
+                f"heads.json expected); train them with `listener model train{model} -o {folder}`"
+                + (f" or point {where.split()[0]} / LISTENER_HEADS at a folder it wrote" if explicit else ""))
+        loaded = Heads.load(folder)
+        if loaded.dim != encoder.dim:
+            raise ValueError(f"the heads in {folder} are for {loaded.dim}-dimensional embeddings but "
+                             f"{encoder.name} gives {encoder.dim}; retrain them with `listener model train` "
+                             f"for this encoder")
+        _HEADS[key] = loaded
+        return loaded
 
 
 def clear_cache(model: str | None = None) -> None:

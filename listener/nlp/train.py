@@ -21,8 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from listener.model import SENTIMENT_LABELS
-from listener.nlp.data import Example, TopicDef, bundled_files, load_taxonomy, read_labelled
+from listener.nlp.data import Example, TopicDef, load_taxonomy
 from listener.nlp.heads import Heads, SentimentHead, TopicHead, ZeroShotCalibration, softmax, zero_shot_scores
 
 log = logging.getLogger(__name__)
@@ -64,34 +63,57 @@ def _folds(y_strat: np.ndarray, n_splits: int = 5):
     return list(StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=SEED).split(y_strat, y_strat))
 
 
-def fit_sentiment(x: np.ndarray, y: np.ndarray, strata: np.ndarray) -> tuple[SentimentHead, dict]:
-    """y: class indices into SENTIMENT_LABELS; strata: what the CV folds keep balanced (language+label)."""
+def fit_sentiment(x: np.ndarray, y: np.ndarray, strata: np.ndarray,
+                  weights: np.ndarray | None = None) -> tuple[SentimentHead, dict]:
+    """y: class indices into SENTIMENT_LABELS; strata: what the tuning split keeps balanced (set+label);
+    weights: per-example weights (None: classes balanced).
+
+    C and the temperature are chosen on out-of-fold logits: 5 folds for a small train set, one stratified
+    15 % tuning slice for a large one (where 5 x 7 fits would take long and the slice alone has thousands of
+    lines). The dev splits are never used for choosing anything.
+    """
     from sklearn.linear_model import LogisticRegression
 
+    if weights is None:
+        counts = np.bincount(y, minlength=3).astype(float)
+        weights = (len(y) / (3 * np.maximum(counts, 1)))[y]
     xs, mean, std = _standardise(x)
-    folds = _folds(strata)
+    folds = _folds(strata) if len(y) < 8000 else _tuning_slice(strata)
+    covered = np.zeros(len(y), dtype=bool)
+    for _, te in folds:
+        covered[te] = True
     best = None
     for c in C_GRID:
         oof = np.zeros((len(y), 3))
         for tr, te in folds:
-            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-            clf.fit(xs[tr], y[tr])
+            clf = LogisticRegression(C=c, max_iter=2000)
+            clf.fit(xs[tr], y[tr], sample_weight=weights[tr])
             oof[te] = clf.decision_function(xs[te])
-        score = _macro_f1(y, oof.argmax(1), 3)
+        score = _macro_f1(y[covered], oof[covered].argmax(1), 3)
         if best is None or score > best[0]:
             best = (score, c, oof)
     score, c, oof = best
+    oof, yc = oof[covered], y[covered]
     temps = np.exp(np.linspace(np.log(0.25), np.log(8.0), 121))
-    nll = [-np.mean(np.log(softmax(oof / t)[np.arange(len(y)), y] + 1e-12)) for t in temps]
+    nll = [-np.mean(np.log(softmax(oof / t)[np.arange(len(yc)), yc] + 1e-12)) for t in temps]
     temperature = float(temps[int(np.argmin(nll))])
-    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(xs, y)
+    clf = LogisticRegression(C=c, max_iter=3000).fit(xs, y, sample_weight=weights)
     w, b = _fold(clf.coef_, clf.intercept_, mean, std)
     probs = softmax(oof / temperature)
     return SentimentHead(w, b, temperature), {
         "C": c, "cv_macro_f1": round(score, 4), "temperature": round(temperature, 3),
-        "cv_accuracy": round(float(np.mean(oof.argmax(1) == y)), 4),
-        "cv_ece": round(expected_calibration_error(probs, y), 4),
+        "cv_accuracy": round(float(np.mean(oof.argmax(1) == yc)), 4),
+        "cv_ece": round(expected_calibration_error(probs, yc), 4),
+        "tuned_on": "5-fold CV" if len(folds) > 1 else f"a {int(covered.sum())}-line stratified slice",
     }
+
+
+def _tuning_slice(strata: np.ndarray, fraction: float = 0.15):
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(strata))
+    tr, te = train_test_split(idx, test_size=fraction, random_state=SEED, stratify=strata)
+    return [(tr, te)]
 
 
 def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
@@ -156,30 +178,69 @@ def calibrate_zero_shot(encoder, x: np.ndarray, truth: np.ndarray, taxonomy: Seq
         "threshold": round(threshold, 4), "micro_f1_on_taxonomy": round(max(f1s), 4)}
 
 
-def train_heads(encoder, examples: Sequence[Example], taxonomy: Sequence[TopicDef] | None = None) -> Heads:
-    """Fit every head on `examples` (all of them: pass the train split)."""
+#: How much a set's size counts: each set's total weight grows as size ** SET_POWER (1 = every line the
+#: same; 0.5 = a set 100x larger counts 10x more), so 12k tweets do not drown a project's 450 own examples.
+SET_POWER = 0.5
+
+
+def example_weights(sets: Sequence[str], y: np.ndarray, set_power: float = SET_POWER) -> np.ndarray:
+    """Per-example weights: classes balanced overall, each set's total weight ~ its size ** set_power; mean 1."""
+    sets = np.asarray(sets)
+    counts = np.bincount(y, minlength=3).astype(float)
+    w = (len(y) / (3 * np.maximum(counts, 1)))[y]
+    names, inverse, sizes = np.unique(sets, return_inverse=True, return_counts=True)
+    w = w * (sizes.astype(float) ** (set_power - 1.0))[inverse]
+    return w * (len(w) / w.sum())
+
+
+def train_heads(encoder, examples: Sequence[Example], taxonomy: Sequence[TopicDef] | None = None,
+                x: np.ndarray | None = None, set_power: float = SET_POWER) -> Heads:
+    """Fit every head on `examples` (all of them: pass the train part). `x`: their embeddings, when the caller
+    has them (from the cache); else they are embedded here. Sentiment learns from lines with a 3-way label,
+    topics from lines with a `topics` field."""
     taxonomy = list(taxonomy or load_taxonomy())
     labels = [t.label for t in taxonomy]
-    x = encoder.embed([e.text for e in examples])
-    y = np.array([SENTIMENT_LABELS.index(e.label) for e in examples])
+    examples = list(examples)
+    if x is None:
+        x = encoder.embed([e.text for e in examples])
     langs = np.array([e.lang or "?" for e in examples])
-    strata = np.array([f"{l}:{e.label}" for l, e in zip(langs, examples)])
-    sentiment, s_info = fit_sentiment(x, y, strata)
+    strata = np.array([f"{e.set or l}:{e.label}" for l, e in zip(langs, examples)])
+    with_label = np.array([e.sentiment_index is not None for e in examples])
+    if not with_label.any():
+        raise ValueError("no training lines with a sentiment label (negative, neutral or positive)")
+    y = np.array([e.sentiment_index for e in examples if e.sentiment_index is not None])
+    if len(set(y.tolist())) < 3:
+        raise ValueError("the training lines must hold all three sentiment labels (negative, neutral, positive)")
+    weights = example_weights([e.set or "?" for e, keep in zip(examples, with_label) if keep], y, set_power)
+    sentiment, s_info = fit_sentiment(x[with_label], y, strata[with_label], weights)
     with_topics = [i for i, e in enumerate(examples) if e.topics is not None]
-    truth = np.array([[label in (examples[i].topics or ()) for label in labels] for i in with_topics], dtype=bool)
-    topics, t_info = fit_topics(x[with_topics], truth, labels, strata[with_topics])
-    zero_shot, z_info = calibrate_zero_shot(encoder, x[with_topics], truth, taxonomy)
+    card_topics: dict = {}
+    if with_topics:
+        truth = np.array([[label in (examples[i].topics or ()) for label in labels] for i in with_topics],
+                         dtype=bool)
+        topics, card_topics = fit_topics(x[with_topics], truth, labels, strata[with_topics])
+        zero_shot, z_info = calibrate_zero_shot(encoder, x[with_topics], truth, taxonomy)
+    else:
+        raise ValueError("no training lines with 'topics': include labelled lines with topics (the bundled "
+                         "listener/nlp/data/labelled folder has them)")
     counts: dict[str, dict[str, int]] = {}
+    set_counts: dict[str, dict[str, int]] = {}
     for e in examples:
+        if e.label is None:
+            continue
         counts.setdefault(e.lang or "?", {}).setdefault(e.label, 0)
         counts[e.lang or "?"][e.label] += 1
+        set_counts.setdefault(e.set or "?", {}).setdefault(e.label, 0)
+        set_counts[e.set or "?"][e.label] += 1
     card = {
         "encoder": encoder.name,
         "trained_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "train_counts": counts,
-        "train_total": len(examples),
+        "train_sets": set_counts,
+        "train_total": int(with_label.sum()),
+        "set_power": set_power,
         "sentiment": s_info,
-        "topics": t_info,
+        "topics": card_topics,
         "zero_shot_calibration": z_info,
     }
     # A fixed sample of the training texts' embeddings: the background each zero-shot topic's own
@@ -188,73 +249,112 @@ def train_heads(encoder, examples: Sequence[Example], taxonomy: Sequence[TopicDe
     return Heads(sentiment, topics, zero_shot, card, background=x[np.sort(sample)])
 
 
-def train_split(files: Sequence[str | Path] | None = None) -> tuple[list[Example], list[Example], list]:
-    """(train examples, eval examples, bad lines) of the labelled files (default: the bundled ones).
-    Lines without a split count as train."""
-    data = read_labelled(files or bundled_files())
-    train = [e for e in data.examples if (e.split or "train") == "train"]
-    held = [e for e in data.examples if e.split == "eval"]
-    return train, held, data.bad_lines
+CHECK_PER_SET = 400
 
 
-def train_heads_for_encoder(encoder, folder: str | Path, files: Sequence[str | Path] | None = None) -> Heads:
-    train, _, _ = train_split(files)
-    heads = train_heads(encoder, train)
-    heads.save(folder)
-    return heads
+def _check_sample(dev: Sequence[Example], per_set: int = CHECK_PER_SET) -> list[Example]:
+    """At most `per_set` dev lines of each set (fixed seed): re-embedding every dev line twice more would
+    cost as much as the training itself on a small CPU."""
+    from listener.nlp.corpus import SEED, _rng, _stratified_take
+
+    out: list[Example] = []
+    for name in sorted({e.set or "?" for e in dev}):
+        rows = [e for e in dev if (e.set or "?") == name]
+        out.extend(_stratified_take(rows, per_set, _rng(name + ":check", SEED))[0])
+    return out
 
 
-def _precision_check(model: str | None, heads: Heads, held: Sequence[Example]) -> dict:
-    """The same heads on the eval split with the encoder run in bf16 and in dynamic int8: the faster paths
-    are only used where they lose less than a point (see encoder.resolve_precision)."""
+def _precision_check(model: str | None, heads: Heads, dev: Sequence[Example], progress=None) -> dict:
+    """The same heads on a sample of the dev lines (CHECK_PER_SET per set) with the encoder in fp32, bf16
+    and dynamic int8 (embeddings cached per precision): `auto` may only pick int8 where it stays within a
+    point of fp32 on every set."""
     import gc
 
+    from listener.nlp.embcache import cached_embed
     from listener.nlp.encoder import load_encoder
     from listener.nlp.evaluate import evaluate_examples
     from listener.nlp.scorer import TransformerScorer
 
     out = {}
-    for precision in ("bf16", "int8"):
+    dev = _check_sample(dev)
+    for precision in ("fp32", "bf16", "int8"):
         encoder = load_encoder(model, precision=precision)
-        metrics = evaluate_examples(held, TransformerScorer(encoder, heads), languages=None)
-        out[precision] = {lang: {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-                                 "topic_micro_f1": m.get("topics", {}).get("micro_f1")}
-                          for lang, m in [*metrics["languages"].items(), ("all", metrics["all"])]}
+        x = cached_embed(encoder, [e.text for e in dev], progress=progress)
+        metrics = evaluate_examples(dev, TransformerScorer(encoder, heads), languages=None, embeddings=x)
+        out[precision] = _summary(metrics)
         del encoder
         gc.collect()
     return out
 
 
+def _summary(metrics: dict) -> dict:
+    """The headline numbers per set, per language and overall."""
+    def short(m: dict) -> dict:
+        keep = {k: m.get(k) for k in ("n", "accuracy", "macro_recall", "macro_f1")}
+        if "positive_negative" in m:
+            keep["positive_negative_accuracy"] = m["positive_negative"]["accuracy"]
+        if "per_class" in m and "neutral" in m["per_class"] and m["per_class"]["neutral"]["support"]:
+            keep["neutral_recall"] = m["per_class"]["neutral"]["recall"]
+        if "topics" in m:
+            keep["topic_micro_f1"] = m["topics"]["micro_f1"]
+        return keep
+
+    return {"sets": {k: short(v) for k, v in metrics.get("sets", {}).items()},
+            "languages": {k: short(v) for k, v in metrics["languages"].items()}, "all": short(metrics["all"])}
+
+
 def run_training(model: str | None = None, files: Sequence[str | Path] | None = None,
                  output: str | Path | None = None, precision: str | None = "fp32",
-                 evaluate: bool = True, write_card: bool | None = None, check_precisions: bool = True) -> dict:
-    """What `listener model train` does: fit on the train split, save, evaluate on the eval split.
+                 evaluate: bool = True, write_card: bool | None = None, check_precisions: bool = True,
+                 max_per_set: int | None = 4000, max_dev: int = 2000, set_power: float = SET_POWER,
+                 progress=None) -> dict:
+    """What `listener model train` does: build train and dev parts (see corpus.py), embed them through the
+    on-disk cache (resumable), fit, save, evaluate on the dev parts.
 
-    Heads for the bundled encoder go to listener/nlp/heads/ (committed), and MODEL_CARD.md's numbers are
-    rewritten; heads for another encoder go to the per-user cache. Embeddings are computed in fp32 so the
-    committed heads do not depend on the CPU they were trained on.
+    `files`: labelled .jsonl files or folders (default: the bundled listener/nlp/data/labelled). Heads go to
+    `output`, else listener/nlp/heads/ for the bundled encoder (and MODEL_CARD.md's numbers are rewritten)
+    or the per-user cache for another encoder. Embeddings are computed in fp32 so the committed heads do not
+    depend on the CPU they were trained on. `progress(stage, done, total, rate)` is called while embedding.
     """
     from listener.nlp import scorer as scoring
+    from listener.nlp.corpus import build_corpus
+    from listener.nlp.data import LABELLED_DIR
+    from listener.nlp.embcache import cached_embed
     from listener.nlp.encoder import load_encoder
 
+    import time
+
+    started = time.perf_counter()
     encoder = load_encoder(model, precision=precision)
     folder = Path(output) if output else scoring.heads_dir_for(encoder.name)
-    train, held, bad = train_split(files)
-    if not train:
-        raise ValueError("no training examples (lines with split 'train' or no split)")
-    heads = train_heads(encoder, train)
-    report: dict = {"heads": str(folder), "train": len(train), "eval": len(held),
-                    "bad_lines": [{"file": f, "line": n, "error": e} for f, n, e in bad]}
-    if evaluate and held:
+    corpus = build_corpus(files or [LABELLED_DIR], max_per_set=max_per_set, max_dev=max_dev)
+    if not corpus.train:
+        raise ValueError("no training lines (lines with split 'train' or no split, or sets to carve one from)")
+
+    def stage(name: str):
+        return (lambda done, total, rate: progress(name, done, total, rate)) if progress else None
+
+    x_dev = cached_embed(encoder, [e.text for e in corpus.dev], progress=stage("embedding dev")) \
+        if evaluate and corpus.dev else None
+    x = cached_embed(encoder, [e.text for e in corpus.train], progress=stage("embedding train"))
+    if progress:
+        progress("fitting heads", 0, 1, 0.0)
+    heads = train_heads(encoder, corpus.train, x=x, set_power=set_power)
+    heads.card["sets"] = corpus.sets
+    report: dict = {"heads": str(folder), "train": len(corpus.train), "eval": len(corpus.dev),
+                    "sets": corpus.sets,
+                    "bad_lines": [{"file": f, "line": n, "error": e} for f, n, e in corpus.bad_lines]}
+    if x_dev is not None:
         from listener.nlp.evaluate import evaluate_examples
 
-        scorer = scoring.TransformerScorer(encoder, heads)
-        metrics = evaluate_examples(held, scorer, languages=None)
-        heads.card["eval"] = metrics
+        metrics = evaluate_examples(corpus.dev, scoring.TransformerScorer(encoder, heads), languages=None,
+                                    embeddings=x_dev)
+        heads.card["eval"] = _summary(metrics)
         heads.card["eval_counts"] = {lang: m["n"] for lang, m in metrics["languages"].items()}
         report["eval"] = metrics
         if encoder.name == "multilingual-e5-small" and check_precisions:
-            heads.card["precision_check"] = _precision_check(model, heads, held)
+            heads.card["precision_check"] = _precision_check(model, heads, corpus.dev, stage("precision check"))
+    heads.card["train_seconds"] = round(time.perf_counter() - started)
     heads.save(folder)
     scoring.forget_heads()
     report["card"] = heads.card
@@ -265,4 +365,3 @@ def run_training(model: str | None = None, files: Sequence[str | Path] | None = 
 
         update_model_card(heads.card)
     return report
-
