@@ -1,8 +1,8 @@
 """The outrank report as rows for CSV and plain dictionaries for JSON.
 
-CSV cells are made safe for spreadsheets: scraped titles and URLs are hostile, and a cell starting with
-=, +, -, @, a tab or a carriage return is run as a formula by Excel, LibreOffice and Google Sheets (OWASP's
-"CSV injection"); such cells get a leading apostrophe. (Kept tiny here until a shared helper lands.)
+CSV cells are made safe for spreadsheets with the shared helper (listener.safety.spreadsheet_cell): scraped
+titles and URLs are hostile, and a cell starting with =, +, -, @ … is run as a formula by Excel, LibreOffice
+and Google Sheets.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 import csv
 from typing import IO
 
+from listener.safety import spreadsheet_cell
 from listener.seo.report import QuestionReport
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 CSV_COLUMNS = ["question", "brand", "lang", "country", "status", "checked_at", "engine", "own_position", "own_url",
                "negative_exposure", "unscored_weight", "position", "url", "domain", "kind", "title", "click_share",
@@ -25,8 +24,7 @@ def safe_cell(value) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return str(spreadsheet_cell(str(value)))
 
 
 def csv_rows(rows: list[QuestionReport]):
