@@ -1,5 +1,5 @@
 """The beat schedule from the project file's `[schedule]`: a gather task for every configured source of the
-one source registry, each at its interval, and the alert check."""
+one source registry, each at its interval, the alert check, and the SEO check of the [[serp]] questions."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ def beat_schedule(project: Project) -> dict[str, dict[str, Any]]:
     entries["check alerts"] = {"task": "listener.check_alerts", "schedule": alerts,
                                "options": {"queue": "alerts", "expires": max(alerts, timedelta(seconds=30))
                                            .total_seconds()}}
+    if project.serp:
+        serp = parse_duration(schedule.serp)
+        entries["check serp"] = {"task": "listener.check_serp", "schedule": serp,
+                                 "options": {"queue": "gather", "expires": serp.total_seconds()}}
     return entries
 
 
