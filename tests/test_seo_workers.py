@@ -7,7 +7,6 @@ import pytest
 
 from demo.servers.serp import SerpServer, serp_item
 from listener.config import Project
-from tests.celery_harness import SHARED_REDIS
 
 OWN = "https://help.acme.example/reset"
 QUESTION = {"question": "acme reset password", "brand": "Acme", "own_page": OWN}
@@ -33,14 +32,14 @@ def test_beat_checks_serp_questions_at_their_interval_only_when_there_are_some()
         _project([QUESTION], {"serp": "daily"})
 
 
-def test_the_task_records_the_questions_results(monkeypatch, tmp_path):
+def test_the_task_records_the_questions_results(monkeypatch, tmp_path, redis_url):
     project = tmp_path / "project.toml"
     project.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\nhelp_center = "https://help.acme.example"\n'
                        f'[[serp]]\nquestion = "acme reset password"\nbrand = "Acme"\nown_page = "{OWN}"\n',
                        encoding="utf-8")
     thread = "https://www.reddit.com/r/acme/comments/1/locked_out/"
     with SerpServer({"acme reset password": [serp_item(thread, "Locked out"), serp_item(OWN, "Reset")]}) as server:
-        for name, value in {"LISTENER_BROKER_URL": SHARED_REDIS, "LISTENER_DATA": str(tmp_path / "data"),
+        for name, value in {"LISTENER_BROKER_URL": redis_url, "LISTENER_DATA": str(tmp_path / "data"),
                             "LISTENER_PROJECT": str(project), "LISTENER_SERP_URL": server.base_url}.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("LISTENER_STORE", raising=False)
