@@ -2,7 +2,7 @@
 
     python bench/bench_crawl.py [--pages 400] [--reviews 20] [--kind review|feed] [--score] [--runs 2]
 
-Serves generated pages from 127.0.0.1 (listener.demo.servers.sites), crawls them with the real spiders in
+Serves generated pages from 127.0.0.1 (demo.servers.sites), crawls them with the real spiders in
 a crawl process (spiders.crawl) into a temporary SQLite store, and prints pages/s and mentions/s of the
 crawl itself (from the spider opening to its closing) and of the whole call (process start included).
 The second run shows the incremental path (every page fetched, nothing new stored).
@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from listener.config import Project, Settings  # noqa: E402
-from listener.demo.servers.sites import SiteServer  # noqa: E402
+from demo.servers.sites import SiteServer  # noqa: E402
 from spiders.crawl import crawl  # noqa: E402
 from spiders.settings import LOCAL_OVERRIDES  # noqa: E402
 

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from listener.config import Brand, Settings  # noqa: E402
-from listener.demo.servers.reddit import RedditServer, make_comment, make_submission  # noqa: E402
+from demo.servers.reddit import RedditServer, make_comment, make_submission  # noqa: E402
 from listener.pipeline import BatchReport, BrandMatcher, PipelineContext  # noqa: E402
 from listener.store import open_store  # noqa: E402
 from spiders.checkpoint import CheckpointStore  # noqa: E402

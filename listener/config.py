@@ -35,6 +35,9 @@ class Settings(BaseModel):
     reddit_url: str | None  # a Reddit-compatible base URL (tests, the demo); None = reddit.com
     youtube_url: str | None  # YouTube Data API v3 base URL; None = googleapis.com
     user_agent_contact: str
+    # The distributed runtime's Redis (Celery broker and results, source checkpoints, dead letters);
+    # None = the embedded runtime: everything runs in this process.
+    broker_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -50,6 +53,7 @@ class Settings(BaseModel):
             reddit_url=env.get("LISTENER_REDDIT_URL") or None,
             youtube_url=env.get("LISTENER_YOUTUBE_URL") or None,
             user_agent_contact=env.get("LISTENER_CONTACT_URL") or "https://github.com/listener-project/listener",
+            broker_url=env.get("LISTENER_BROKER_URL") or None,
         )
 
 
@@ -57,6 +61,7 @@ class Settings(BaseModel):
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION = timedelta(days=365)  # windows, cooldowns and intervals longer than a year are typos
 
 
 def parse_duration(text: str) -> timedelta:
@@ -64,7 +69,10 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f"expected a duration like 10m, 6h or 1d, got {text!r}")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():  # also keeps timedelta and datetime arithmetic from overflowing
+        raise ValueError(f"{text.strip()!r} is longer than {MAX_DURATION.days} days; use at most 365d")
+    return timedelta(seconds=seconds)
 
 
 class _Strict(BaseModel):
@@ -143,20 +151,43 @@ class Topic(_Strict):
 
 
 class AlertRule(_Strict):
-    name: str
+    """One alert rule; listener.alerts.check evaluates it (docs/project-file.md describes every field)."""
+
+    name: str = Field(min_length=1)
     brand: str | None = None  # None = every brand
-    metric: Literal["volume", "negative", "topic"] = "volume"
+    metric: Literal["volume", "negative", "topic", "drop", "repeat_author", "engagement"] = "volume"
     topic: str | None = None
+    split: list[Literal["source", "topic"]] = Field(default_factory=list)  # also per brand x source / topic
     window: str = "1h"
-    sensitivity: float = Field(default=3.0, gt=0)
+    sensitivity: float = Field(default=4.0, gt=0)
     min_volume: int = Field(default=10, ge=0)
     cooldown: str = "6h"
-    channels: list[str] = Field(default_factory=list)  # Apprise URLs: mailto://, slack://, json://
+    repeat_count: int = Field(default=3, ge=2)  # repeat_author: this many complaints within the window
+    channels: list[str] = Field(default_factory=list)  # mailto:ADDRESS (SMTP), or Apprise URLs: slack://, json://
 
     @field_validator("window", "cooldown")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _window_size(cls, value: str) -> str:
+        seconds = parse_duration(value).total_seconds()
+        if seconds < 300 or seconds % 300:
+            raise ValueError(f"window {value!r} must be a multiple of 5 minutes (5m, 15m, 1h, 6h, 1d)")
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not re.match(r"^[a-z][a-z0-9+.-]*:", url):
+                raise ValueError(f"{url!r} is not a channel URL (mailto:ADDRESS, slack://..., json://HOST/PATH)")
+            digest = re.search(r"[?&]digest=([^&]*)", url)
+            if digest and digest.group(1) not in ("hourly", "daily"):
+                raise ValueError(f"{url!r}: digest must be hourly or daily, not {digest.group(1)!r}")
         return value
 
     @model_validator(mode="after")
@@ -167,11 +198,24 @@ class AlertRule(_Strict):
 
 
 class SerpQuestion(_Strict):
+    """A question customers search, in one market (language, country); listener.seo reads these."""
+
     question: str = Field(min_length=2)
     brand: str
     own_page: str | None = None  # the brand's self-service page that should rank first
-    lang: str = "en"
-    country: str = "us"
+    # More self-service locations for this question: URL prefixes ("https://nimbus.example/support/") or bare
+    # domains ("community.nimbus.example"). The brand's help_center and own_page count already.
+    self_service: list[str] = Field(default_factory=list)
+    lang: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    country: str = Field(default="us", pattern=r"^[a-z]{2}$")
+    depth: int = Field(default=20, ge=1, le=100)  # how many results to read (further pages where allowed)
+
+    @field_validator("own_page")
+    @classmethod
+    def _own_page_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
 
 class ProjectSettings(_Strict):
@@ -200,12 +244,37 @@ class ProjectSettings(_Strict):
         return value
 
 
+class Schedule(_Strict):
+    """How often the distributed runtime's beat runs each source and the alert check."""
+
+    default: str = "1h"  # every source not named in `sources`
+    sources: dict[str, str] = Field(default_factory=dict)  # source name -> interval, e.g. reddit = "10m"
+    alerts: str = "1m"
+
+    @field_validator("default", "alerts")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _durations(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, every in value.items():
+            try:
+                parse_duration(every)
+            except ValueError as err:
+                raise ValueError(f"{name}: {err}") from None
+        return value
+
+
 class Project(_Strict):
     project: ProjectSettings = Field(default_factory=ProjectSettings)
     brand: list[Brand] = Field(min_length=1)
     topic: list[Topic] = Field(default_factory=list)
     alert: list[AlertRule] = Field(default_factory=list)
     serp: list[SerpQuestion] = Field(default_factory=list)
+    schedule: Schedule = Field(default_factory=Schedule)
 
     @model_validator(mode="after")
     def _references(self) -> "Project":
@@ -255,12 +324,17 @@ def format_validation_error(path: Path, err: ValidationError) -> str:
 def load_project(path: str | Path) -> Project:
     """Read and validate a project file; raise ConfigError with a message a user can act on."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; --project (or LISTENER_PROJECT) takes the project's TOML file")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: project file not found (set LISTENER_PROJECT or pass --project)") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the project file: {err.strerror}") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        # utf-8-sig: Windows editors start UTF-8 files with a BOM, which TOML itself does not allow
+        data = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as err:
         raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     except tomllib.TOMLDecodeError as err:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from listener.config import Settings
+from listener.safety import safe_link, spreadsheet_cell
 from listener.runtime import open_settings_store
 from listener.store.base import Filters
 
@@ -16,21 +17,30 @@ CSV_COLUMNS = ["id", "published_at", "source", "brands", "lang", "sentiment", "s
 
 
 def csv_row(mention) -> list:
+    """One spreadsheet row: text cells cannot run as formulas, and the link column holds only web links."""
+    return [spreadsheet_cell(cell) for cell in _csv_values(mention)]
+
+
+def _csv_values(mention) -> list:
     return [
         mention.id, mention.published_at.isoformat(), mention.source, ";".join(mention.brands), mention.lang or "",
         mention.sentiment.label if mention.sentiment else "",
         f"{mention.sentiment.score:.3f}" if mention.sentiment else "",
         ";".join(mention.topics), "" if mention.rating is None else mention.rating, mention.author_name or "",
-        mention.author_id or "", mention.title or "", mention.text, mention.url or "", mention.domain or "",
+        mention.author_id or "", mention.title or "", mention.text, safe_link(mention.url) or "", mention.domain or "",
         "" if mention.score is None else mention.score, "" if mention.replies is None else mention.replies,
         mention.duplicate_of or "",
     ]
 
 
-def export_mentions(settings: Settings, filters: Filters, fmt: str, output: Path | None) -> int:
+def export_mentions(settings: Settings, filters: Filters, fmt: str, output: Path | None, bom: bool = False) -> int:
+    """Write what `filters` select; `bom` starts the file with a UTF-8 BOM, which Excel needs to read it
+    as UTF-8 (without it Persian and Arabic show as mojibake)."""
     handle = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     count = 0
     try:
+        if bom:
+            handle.write("\ufeff")
         with open_settings_store(settings) as store:
             if fmt == "csv":
                 writer = csv.writer(handle)

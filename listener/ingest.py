@@ -11,7 +11,7 @@ from typing import IO, Iterator
 from pydantic import ValidationError
 
 from listener.config import Settings
-from listener.model import Mention
+from listener.model import Mention, implausible_date
 from listener.pipeline import BatchReport, process_stream
 from listener.runtime import open_settings_store, pipeline_context, resolve_project
 
@@ -26,29 +26,66 @@ def describe_validation_error(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def read_mentions(stream: IO[str], bad_lines: list[dict], counts: dict) -> Iterator[Mention]:
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines split on LF only: a raw CR inside a JSON string is part of the line, not a break."""
+    pending = b""
+    number = 0
+    while True:
+        chunk = stream.read(1 << 20)
+        if not chunk:
+            break
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            number += 1
+            yield number, line
+    if pending:
+        yield number + 1, pending
+
+
+def _parse_line(raw: bytes, number: int) -> Mention:
+    """One line -> a Mention, or ValueError with the reason (each line stands alone: one bad one costs nothing)."""
+    if number == 1:
+        raw = raw.removeprefix(b"\xef\xbb\xbf")  # a BOM some editors put at the start of a file
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        # Replacing bad bytes would store text the author never wrote; say where the damage is instead.
+        raise ValueError(f"not UTF-8: byte 0x{raw[err.start]:02x} at column {err.start + 1}") from None
+    try:
+        data = json.loads(line, strict=False)  # strict=False: a raw CR or tab inside a string is kept, not refused
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not JSON: {err.msg} at column {err.colno}") from None
+    except RecursionError:
+        raise ValueError("not JSON this program accepts: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    try:
+        mention = Mention.model_validate(data)
+    except ValidationError as err:
+        raise ValueError(describe_validation_error(err)) from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    reason = implausible_date(mention.published_at)
+    if reason:
+        raise ValueError(f"published_at: {reason}")
+    return mention
+
+
+def read_mentions(stream: IO[bytes], bad_lines: list[dict], counts: dict) -> Iterator[Mention]:
     """Yield a Mention per good line; record each bad line's number and reason in bad_lines."""
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
+    for number, raw in _lines(stream):
+        if not raw.strip():
             continue
         counts["lines"] += 1
         try:
-            data = json.loads(line)
-            if not isinstance(data, dict):
-                raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-            mention = Mention.model_validate(data)
-        except json.JSONDecodeError as err:
-            reason = f"not JSON: {err.msg} at column {err.colno}"
-        except ValidationError as err:
-            reason = describe_validation_error(err)
+            mention = _parse_line(raw, number)
         except ValueError as err:
-            reason = str(err)
-        else:
-            yield mention
+            counts["bad"] += 1
+            if len(bad_lines) < MAX_REPORTED_BAD_LINES:
+                bad_lines.append({"line": number, "error": str(err)})
             continue
-        counts["bad"] += 1
-        if len(bad_lines) < MAX_REPORTED_BAD_LINES:
-            bad_lines.append({"line": number, "error": reason})
+        yield mention
 
 
 @contextlib.contextmanager
@@ -66,7 +103,7 @@ def _progress(console, total_bytes: int | None):
 
         def advance(handle, received: int) -> None:
             seen[0] += received
-            bar.update(task, completed=handle.buffer.tell() if hasattr(handle, "buffer") else 0, n=seen[0])
+            bar.update(task, completed=handle.tell(), n=seen[0])
 
         yield advance
 
@@ -78,14 +115,14 @@ def ingest_jsonl(settings: Settings, path: Path | str, project_path: Path | None
     counts = {"lines": 0, "bad": 0}
     with open_settings_store(settings) as store:
         ctx = pipeline_context(settings, project, store, score=score)
-        handle = sys.stdin if str(path) == "-" else open(path, encoding="utf-8", errors="replace")
+        handle = sys.stdin.buffer if str(path) == "-" else open(path, "rb")
         try:
-            with _progress(console, None if handle is sys.stdin else Path(path).stat().st_size) as advance:
+            with _progress(console, None if handle is sys.stdin.buffer else Path(path).stat().st_size) as advance:
                 report: BatchReport = process_stream(read_mentions(handle, bad_lines, counts), ctx,
                                                      batch_size=batch_size,
                                                      on_batch=lambda r: advance(handle, r.received))
         finally:
-            if handle is not sys.stdin:
+            if handle is not sys.stdin.buffer:
                 handle.close()
     return {
         "file": str(path), "lines": counts["lines"], "good_lines": counts["lines"] - counts["bad"],

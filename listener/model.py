@@ -8,7 +8,8 @@ updates it instead of adding a copy.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -49,6 +50,52 @@ def as_utc(value: datetime) -> datetime:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# Dates outside this window are misreads, not mentions: 0001-01-01 is many sites' "no date", and 9999 their
+# "never". Storing them stretches every time series to thousands of years.
+OLDEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=timezone.utc)
+FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew; later than this is a misread date
+
+
+def implausible_date(value: datetime, now: datetime | None = None) -> str | None:
+    """Why `value` cannot be when a mention was published (before 1990, or over a day ahead), else None."""
+    value = as_utc(value)
+    if value < OLDEST_PLAUSIBLE:
+        return f"{value:%Y-%m-%d} is before {OLDEST_PLAUSIBLE:%Y}, which is a placeholder, not a real date"
+    if value > (now or utcnow()) + FUTURE_TOLERANCE:
+        return f"{value:%Y-%m-%d %H:%M} is in the future"
+    return None
+
+
+MAX_EXTRA_DEPTH = 16  # `extra` holds a source's loose fields; deeper than this is an attack, not data
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_unicode(value: str) -> str:
+    """Refuse lone surrogates: they are not text, and no store or JSON encoder can write them."""
+    match = _SURROGATE.search(value)
+    if match:
+        raise ValueError(f"contains a lone surrogate U+{ord(match.group()):04X} at character {match.start()}, "
+                         "which is not valid Unicode")
+    return value
+
+
+def _check_extra(value: Any, depth: int = 1) -> None:
+    if isinstance(value, dict):
+        items = list(value.items())
+        for key, _ in items:
+            _check_unicode(str(key))
+    elif isinstance(value, (list, tuple)):
+        items = list(enumerate(value))
+    else:
+        if isinstance(value, str):
+            _check_unicode(value)
+        return
+    if depth > MAX_EXTRA_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_EXTRA_DEPTH} levels")
+    for _, item in items:
+        _check_extra(item, depth + 1)
 
 
 class Sentiment(BaseModel):
@@ -95,6 +142,18 @@ class Mention(BaseModel):
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
         return as_utc(value)
+
+    @field_validator("source", "native_id", "url", "domain", "author_name", "author_id", "title", "text", "lang",
+                     "thread_id", "parent_id", "company_reply")
+    @classmethod
+    def _valid_unicode(cls, value: str | None) -> str | None:
+        return value if value is None else _check_unicode(value)
+
+    @field_validator("extra")
+    @classmethod
+    def _extra_shallow(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_extra(value)
+        return value
 
     @field_validator("native_id", mode="before")
     @classmethod

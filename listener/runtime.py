@@ -10,6 +10,7 @@ from pathlib import Path
 
 from listener.config import Project, Settings, load_project
 from listener.pipeline import BrandMatcher, PipelineContext, Scorer
+from listener.privacy import private_dir
 from listener.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ def resolve_project(settings: Settings, path: str | Path | None = None) -> Proje
 
 def open_settings_store(settings: Settings) -> Store:
     if settings.store_url.startswith("sqlite:"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     return open_store(settings.store_url)
 
 

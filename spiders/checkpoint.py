@@ -1,8 +1,14 @@
 """Checkpoints for incremental sources: a small durable key-value store and a bounded seen-set.
 
 Every incremental source (Reddit listings, feeds, review pages, YouTube) keeps its position here, so a
-second run fetches only what is new. The file lives in the data folder (`state.db`); SQLite makes
-each `set` atomic, so a crash never leaves a half-written checkpoint.
+second run fetches only what is new. `open_checkpoints(settings)` picks where:
+- embedded runtime: a SQLite file in the data folder (`state.db`); each `set` is atomic, so a crash never
+  leaves a half-written checkpoint.
+- distributed runtime (LISTENER_BROKER_URL set): the broker's Redis, under `listener:checkpoint` and
+  `listener:seen:<scope>`. Every gather worker on every machine sees the same positions, a value is one
+  atomic HSET, and the Redis of deploy/ runs with append-only persistence, so positions survive restarts.
+  Redis rather than the store because the store may be Elasticsearch, whose writes become visible only
+  after a refresh: two workers could both read an old position. Redis is already a hard dependency here.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable
 
+from listener.privacy import private_file
+
 
 class CheckpointStore:
     """Durable JSON values by key, e.g. `reddit:search:Nimbus` -> {"newest_utc": 1700000000}."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = private_file(path)  # which posts were read and where: owner-only, like the store
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -72,6 +79,59 @@ class CheckpointStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class RedisCheckpointStore:
+    """The CheckpointStore interface over Redis, shared by every worker (see the module docstring)."""
+
+    PREFIX = "listener:"
+
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url)
+        self._values = f"{self.PREFIX}checkpoint"
+
+    def _seen_key(self, scope: str) -> str:
+        return f"{self.PREFIX}seen:{scope}"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        raw = self._redis.hget(self._values, key)
+        return json.loads(raw) if raw is not None else default
+
+    def set(self, key: str, value: Any) -> None:
+        self._redis.hset(self._values, key, json.dumps(value))
+
+    def unseen(self, scope: str, items: Iterable[str]) -> list[str]:
+        items = list(dict.fromkeys(items))
+        if not items:
+            return []
+        flags: list[int] = []
+        for start in range(0, len(items), 1000):
+            flags.extend(self._redis.smismember(self._seen_key(scope), items[start:start + 1000]))
+        return [item for item, seen in zip(items, flags) if not seen]
+
+    def mark_seen(self, scope: str, items: Iterable[str]) -> None:
+        items = list(items)
+        for start in range(0, len(items), 1000):
+            self._redis.sadd(self._seen_key(scope), *items[start:start + 1000])
+
+    def forget(self, prefix: str = "") -> None:
+        stale = [key for key in self._redis.hkeys(self._values) if key.decode().startswith(prefix)]
+        if stale:
+            self._redis.hdel(self._values, *stale)
+        for key in self._redis.scan_iter(match=f"{self._seen_key(prefix)}*", count=500):
+            self._redis.delete(key)
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+def open_checkpoints(settings) -> "CheckpointStore | RedisCheckpointStore":
+    """The checkpoints of this deployment: the broker's Redis when there is one, else the data folder's file."""
+    if settings.broker_url and settings.broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisCheckpointStore(settings.broker_url)
+    return CheckpointStore(settings.data_dir / "state.db")
 
 
 class BoundedSeen:

@@ -19,18 +19,13 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from listener.config import Project, Settings
+from spiders import registry
 
 log = logging.getLogger(__name__)
 
-#: name -> (spider class, the BrandSources field it reads). The one registry of spiders.
-SPIDERS: dict[str, tuple[str, str]] = {
-    "review": ("spiders.review:ReviewSpider", "review_pages"),
-    "trustpilot": ("spiders.trustpilot:TrustpilotSpider", "trustpilot"),
-    "appstore": ("spiders.appstore:AppStoreSpider", "app_store"),
-    "googleplay": ("spiders.googleplay:GooglePlaySpider", "google_play"),
-    "feed": ("spiders.feed:FeedSpider", "feeds"),
-    "article": ("spiders.article:ArticleSpider", "forum_pages"),
-}
+#: name -> (spider class, the BrandSources field it reads): the spiders of the one source registry.
+SPIDERS: dict[str, tuple[str, str]] = {name: (source.target, source.fields[0])
+                                       for name, source in registry.spiders().items()}
 MAX_LOG_LINES = 300  # warnings kept in the report
 _REPORT_KEYS = ("received", "inserted", "updated", "unmatched", "near_duplicates", "repeated_in_batch", "scored")
 
@@ -53,7 +48,7 @@ def spider_class(name: str):
 def configured_spiders(project: Project, brand: str | None = None) -> list[str]:
     """The spiders that have something to do for these brands (a source of theirs is configured)."""
     brands = [b for b in project.brands if brand is None or b.name == brand]
-    return [name for name, (_, field) in SPIDERS.items() if any(getattr(b.sources, field) for b in brands)]
+    return [name for name, source in registry.spiders().items() if source.wanted(brands)]
 
 
 def _names(spider_names: str | Iterable[str] | None, project: Project, brand: str | None) -> list[str]:

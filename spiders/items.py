@@ -25,7 +25,7 @@ from twisted.python.failure import Failure
 
 from listener.config import Brand, Project, Settings
 from listener.model import Mention
-from spiders.checkpoint import CheckpointStore
+from spiders.checkpoint import CheckpointStore, open_checkpoints
 from spiders.about import About
 from spiders.parse import ParseResult
 from spiders.parse.text import decode_body
@@ -75,7 +75,7 @@ class SourceSpider(scrapy.Spider):
     @property
     def checkpoint(self) -> CheckpointStore:
         if self._checkpoint is None:
-            self._checkpoint = CheckpointStore(self.listener_settings.data_dir / "state.db")
+            self._checkpoint = open_checkpoints(self.listener_settings)
         return self._checkpoint
 
     @property

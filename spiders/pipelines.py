@@ -13,19 +13,17 @@ through `from_crawler`.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from scrapy.exceptions import DropItem
 
 from listener.config import Project, Settings
-from listener.model import Mention, utcnow
+from listener.model import Mention, implausible_date
 from listener.pipeline import BatchReport, PipelineContext, process_batch
 
 log = logging.getLogger(__name__)
 
-FUTURE_TOLERANCE = timedelta(days=1)  # time zones and clock skew; later than this is a misread date
 _scorers: dict[Any, Any] = {}  # one transformer per process, however many spiders run in it
 
 
@@ -49,9 +47,10 @@ class ValidatePipeline:
         if not isinstance(item, Mention):
             self.crawler.stats.inc_value("listener/invalid")
             raise DropItem(f"spiders yield Mentions, got {type(item).__name__}")
-        if item.published_at > utcnow() + FUTURE_TOLERANCE:
+        odd_date = implausible_date(item.published_at)
+        if odd_date:
             self.crawler.stats.inc_value("listener/invalid")
-            raise DropItem(f"{item.source} {item.native_id}: published in the future ({item.published_at:%Y-%m-%d})")
+            raise DropItem(f"{item.source} {item.native_id}: published_at {odd_date}")
         if not item.text.strip() and not (item.title or "").strip():
             self.crawler.stats.inc_value("listener/invalid")
             raise DropItem(f"{item.source} {item.native_id}: no text")

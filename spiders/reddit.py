@@ -15,6 +15,8 @@ twice; checkpoints are written only after the pipeline accepted the pass's menti
   (`replace_more(limit=more_limit)`), and, outside watched subreddits (whose comment streams cover them),
   again when Reddit's comment count for them grows (one /api/info request per 100 followed threads). Comments in a matched thread carry the thread's brands,
   since replies rarely repeat the brand's name; that includes its comments in watched subreddits' streams.
+  A tree whose reading fails half-way (a failed "more comments" fetch) keeps the comments already read and is
+  read again next pass, in watched subreddits too.
 
 Limits (Reddit's, not ours): a listing ends after about 1000 items, so a stream that gains more than
 ~1000 items between two passes loses the oldest of them; the pass logs a warning when a listing ran out
@@ -48,7 +50,7 @@ from listener.model import Mention, stable_hash
 from spiders.about import About
 from spiders.checkpoint import CheckpointStore
 from spiders.sources import (
-    Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, Walk, merge_by_id,
+    Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, Walk,
     retry_after_seconds, take_new,
 )
 
@@ -442,6 +444,8 @@ class RedditSource(PollingSource):
     """One incremental pass over Reddit for some brands (see the module docstring)."""
 
     name = "reddit"
+    seen_scope = SEEN_SCOPE
+    followed_key = THREADS_KEY
     about = about
 
     def __init__(self, reddit: praw.Reddit, checkpoints: CheckpointStore, matcher: Matcher | None = None, *,
@@ -537,19 +541,9 @@ class RedditSource(PollingSource):
         # 5. hand over, then remember
         horizon = self.clock() - self.follow_days * 86400
         threads = {name: entry for name, entry in threads.items() if entry["created"] >= horizon}
-        mentions = merge_by_id(found)
-        if mentions:
-            sink(mentions)
-        cp.mark_seen(SEEN_SCOPE, (m.native_id for m in mentions))
-        cp.set(THREADS_KEY, threads)
-        cp.commit()
-        report.new = len(mentions)
-        report.requests = (self.watch.requests - requests_before) if self.watch else 0
-        report.rate_limit = self._limits()
-        report.seconds = time.monotonic() - started
-        log.info("reddit: pass done: %d new mentions, %d requests, %.1fs; rate limit %s", report.new,
-                 report.requests, report.seconds, report.rate_limit)
-        return report
+        return self.finish_pass(sink, cp, report, found, threads, started=started,
+                                requests=(self.watch.requests - requests_before) if self.watch else 0,
+                                rate_limit=self._limits())
 
     # ------------------------------------------------------------ pieces
 
@@ -629,12 +623,15 @@ class RedditSource(PollingSource):
         """Followed threads (outside watched subreddits, whose comment streams cover them) whose comment
         count grew since their tree was read: one /api/info request per 100."""
         horizon = self.clock() - self.follow_days * 86400
-        followed = [name for name, entry in threads.items()
-                    if name not in skip and entry["created"] >= horizon
-                    and (entry.get("subreddit") or "").lower() not in watched]
+        current = [name for name, entry in threads.items() if name not in skip and entry["created"] >= horizon]
+        # a tree that failed last time is read again wherever it is: a watched subreddit's comment stream
+        # only brings comments newer than its checkpoint, not the ones behind the failed "more" link
+        grown: dict[str, list[str]] = {name: threads[name]["brands"] for name in current
+                                       if threads[name].get("retry")}
+        followed = [name for name in current if name not in grown
+                    and (threads[name].get("subreddit") or "").lower() not in watched]
         if not followed:
-            return {}
-        grown: dict[str, list[str]] = {}
+            return grown
         try:
             for thing in self._iterate(iter(self.reddit.info(fullnames=followed)), "reddit info"):
                 _, data = thing_data(thing)
@@ -655,13 +652,19 @@ class RedditSource(PollingSource):
         submission.comment_sort = "new"
         try:
             forest = self._call(lambda: submission.comments, f"reddit tree {fullname}")
-            left = self._call(lambda: forest.replace_more(limit=self.more_limit), f"reddit more {fullname}")
-            comments = [c for c in forest.list() if hasattr(c, "body")]
         except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as err:
-            stream.error = f"{type(err).__name__}: {err}"
-            report.errors.append(f"reddit:tree:{fullname}: {stream.error}")
-            log.error("reddit tree %s: failed, will try again next pass: %s", fullname, stream.error)
+            self._tree_failed(fullname, entry, stream, report, err)
             return []
+        left = []
+        try:
+            left = self._call(lambda: forest.replace_more(limit=self.more_limit), f"reddit more {fullname}")
+        except (prawcore.PrawcoreException, praw.exceptions.PRAWException) as err:
+            # One failed "more comments" fetch (PRAW's DuplicateReplaceException, a known PRAW issue with
+            # some threads) must not cost the comments already read: keep them, read the thread again later.
+            self._tree_failed(fullname, entry, stream, report, err)
+        else:
+            entry.pop("retry", None)
+        comments = [c for c in forest.list() if hasattr(c, "body")]
         if left:
             log.info("reddit tree %s: %d comments behind 'more' links left unread (more_limit=%d)", fullname,
                      sum(m.count for m in left), self.more_limit)
@@ -682,6 +685,14 @@ class RedditSource(PollingSource):
         stream.read, stream.new = len(comments), len(out)
         self._log_stream(f"tree {fullname}", len(out), len(comments))
         return out
+
+    def _tree_failed(self, fullname: str, entry: dict, stream, report: PassReport, err: Exception) -> None:
+        """Note a tree that was read in part or not at all; the next pass reads it again (see _grown_threads)."""
+        stream.error = f"{type(err).__name__}: {err}"
+        report.errors.append(f"reddit:tree:{fullname}: {stream.error}")
+        log.error("reddit tree %s: failed, keeping what was read and trying again next pass: %s", fullname,
+                  stream.error)
+        entry["retry"] = True
 
     def _limits(self) -> dict[str, Any]:
         limits: dict[str, Any] = {}

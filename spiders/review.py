@@ -11,7 +11,7 @@ from __future__ import annotations
 from spiders.about import About
 from spiders.items import SourceSpider
 from spiders.parse import MalformedPage
-from spiders.parse.review_html import parse_without_schema
+from spiders.parse.review_html import parse_without_schema, reviews_in_embedded_json
 from spiders.parse.schemaorg import parse_html, parse_review_page
 
 
@@ -36,6 +36,14 @@ class ReviewSpider(SourceSpider):
             self.skip(response.url, str(err))
             return
         if not result.mentions:
-            self.skip(response.url, "; ".join(result.skipped[:2]) or "no reviews found (no schema.org Review markup)")
+            self.skip(response.url, "; ".join(result.skipped[:2]) or _why_no_reviews(text))
             return
         yield from self.new_reviews_then_next_page(response, result, page, brand=brand)
+
+
+def _why_no_reviews(text: str) -> str:
+    """The reason a page gave no reviews, as the crawl summary shows it."""
+    if reviews_in_embedded_json(parse_html(text)):
+        return ("layout not supported: the reviews are only in the page's embedded JSON (a script), not in "
+                "schema.org markup or a known review list")
+    return "no reviews found (no schema.org Review markup, no known review list)"

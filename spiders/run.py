@@ -13,10 +13,11 @@ import contextlib
 import logging
 import os
 import time
-from typing import Any, Callable, Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 from listener.config import Project, Settings
 from listener.pipeline import BatchReport, PipelineContext
+from spiders import registry
 from spiders.crawl import configured_spiders, crawl
 from spiders.sources import (
     SourceError, checkpoint_store, open_pipeline, pipeline_sink, select_brands, source_factory,
@@ -25,26 +26,10 @@ from spiders.sources import (
 log = logging.getLogger(__name__)
 
 
-def _reddit_wanted(project: Project, brands) -> bool:
-    return any(b.sources.reddit_search or b.sources.subreddits or b.sources.own_subreddits for b in brands)
-
-
-def _youtube_wanted(project: Project, brands) -> bool:
-    return any(b.sources.youtube_searches for b in brands)
-
-
 def _api_sources(settings: Settings, environ: Mapping[str, str]):
-    """(name, wanted(project, brands), missing-credentials note or None, factory(checkpoints, ctx))."""
-    from spiders.reddit import RedditSource
-    from spiders.youtube import YouTubeSource
-
-    reddit_missing = None if environ.get("LISTENER_REDDIT_CLIENT_ID") and environ.get(
-        "LISTENER_REDDIT_CLIENT_SECRET") else "set LISTENER_REDDIT_CLIENT_ID and LISTENER_REDDIT_CLIENT_SECRET"
-    youtube_missing = None if environ.get("LISTENER_YOUTUBE_KEY") else "set LISTENER_YOUTUBE_KEY"
-    return [
-        ("reddit", _reddit_wanted, reddit_missing, source_factory(RedditSource, settings, environ)),
-        ("youtube", _youtube_wanted, youtube_missing, source_factory(YouTubeSource, settings, environ)),
-    ]
+    """(name, wanted(brands), missing-credentials note or None, factory(checkpoints, ctx)) per poller."""
+    return [(name, source.wanted, source.missing_credentials(environ),
+             source_factory(source.load(), settings, environ)) for name, source in registry.pollers().items()]
 
 
 @contextlib.contextmanager
@@ -59,9 +44,10 @@ def _context(settings: Settings, project: Project, score: bool,
 
 def run_sources(settings: Settings, project: Project, *, brand: str | None = None, score: bool = True,
                 environ: Mapping[str, str] | None = None, ctx: PipelineContext | None = None,
-                crawl_env: Mapping[str, str] | None = None, crawl_overrides: Mapping[str, Any] | None = None,
                 say: Callable[[str], None] = lambda text: None) -> dict[str, dict]:
-    """One pass over every configured source; returns a summary per source."""
+    """One pass over every configured source; returns a summary per source. `environ` (default: this
+    process's) holds the credentials and is the crawl process's whole environment (site bases, proxies,
+    LISTENER_SCRAPY_SETTINGS); `ctx` is an open pipeline to reuse (a worker keeps one, model loaded)."""
     environ = os.environ if environ is None else environ
     brands = select_brands(project, brand)
     reports: dict[str, dict] = {}
@@ -69,8 +55,7 @@ def run_sources(settings: Settings, project: Project, *, brand: str | None = Non
     if spiders:
         say(f"crawling with {', '.join(spiders)}…")
         try:
-            result = crawl(spiders, project, settings, brand, score=score, overrides=crawl_overrides,
-                           env=crawl_env)
+            result = crawl(spiders, project, settings, brand, score=score, env=environ)
             reports["crawl"] = {"spiders": result.get("spiders", {}), "totals": result.get("totals", {}),
                                 "ok": result.get("ok", False), "seconds": result.get("process_s")}
         except Exception as err:  # one source failing must not stop the others
@@ -80,7 +65,7 @@ def run_sources(settings: Settings, project: Project, *, brand: str | None = Non
     try:
         with _context(settings, project, score, ctx) as pipeline:
             for name, wanted, missing, factory in _api_sources(settings, environ):
-                if not wanted(project, brands):
+                if not wanted(brands):
                     continue
                 if missing:
                     reports[name] = {"skipped": f"not configured: {missing}"}

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from scrapy.settings import Settings as ScrapySettings
 
 BOT_NAME = "listener"
-# Spiders are found through spiders.crawl.SPIDERS (a registry), not by scanning modules.
+# Spiders are found through the source registry (spiders/registry.py), not by scanning modules.
 SPIDER_MODULES: list[str] = []
 
 # ---------------------------------------------------------------- politeness

@@ -40,13 +40,36 @@ class SourceError(Exception):
 
 
 class PollingSource:
-    """Base of the API sources: a unique lowercase `name`, an `about` record, and `poll(brands, sink)`."""
+    """Base of the API sources: a unique lowercase `name`, an `about` record, and `poll(brands, sink)`, which
+    ends with `finish_pass`, the same for every poller."""
 
     name: str = ""
     about: About
+    seen_scope: str = ""  # where the native ids of handed-over mentions are marked seen
+    followed_key: str = ""  # the checkpoint of the items (threads, videos) followed for new comments
 
     def poll(self, brands: Sequence[Brand], sink: Sink) -> "PassReport":
         raise NotImplementedError
+
+    def finish_pass(self, sink: Sink, cp: "Checkpoints", report: "PassReport", found: Iterable[Mention],
+                    followed: dict[str, Any], *, started: float, requests: int,
+                    rate_limit: dict[str, Any]) -> "PassReport":
+        """Hand the pass's mentions to the sink and only then remember them and the followed items (so a
+        sink that fails, or a process that dies, leaves the checkpoints where they were), and fill in the
+        report."""
+        mentions = merge_by_id(found)
+        if mentions:
+            sink(mentions)
+        cp.mark_seen(self.seen_scope, (m.native_id for m in mentions))
+        cp.set(self.followed_key, followed)
+        cp.commit()
+        report.new = len(mentions)
+        report.requests = requests
+        report.rate_limit = rate_limit
+        report.seconds = time.monotonic() - started
+        log.info("%s: pass done: %d new mentions, %d requests, %.1fs; %s", self.name, report.new, report.requests,
+                 report.seconds, report.rate_limit)
+        return report
 
 
 # ---------------------------------------------------------------- checkpoints with a commit step
@@ -242,8 +265,10 @@ def merge_by_id(mentions: Iterable[Mention]) -> list[Mention]:
 
 
 def checkpoint_store(settings: Settings) -> CheckpointStore:
-    """The checkpoint file of this data folder (state.db beside the store)."""
-    return CheckpointStore(settings.data_dir / "state.db")
+    """The checkpoints of this deployment (spiders.checkpoint.open_checkpoints: Redis or state.db)."""
+    from spiders.checkpoint import open_checkpoints
+
+    return open_checkpoints(settings)
 
 
 def select_brands(project: Project, brand: str | None) -> list[Brand]:

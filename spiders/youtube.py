@@ -38,7 +38,7 @@ from listener.model import Mention, stable_hash
 from spiders.about import About
 from spiders.checkpoint import CheckpointStore
 from spiders.sources import (
-    Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError, merge_by_id,
+    Checkpoints, Matcher, PassReport, PollingSource, Retry, Sink, SourceError,
     retry_after_seconds,
 )
 
@@ -253,6 +253,8 @@ class YouTubeSource(PollingSource):
     """One incremental pass over YouTube for some brands (see the module docstring)."""
 
     name = "youtube"
+    seen_scope = SEEN_SCOPE
+    followed_key = VIDEOS_KEY
     about = about
 
     def __init__(self, client: YouTubeClient, checkpoints: CheckpointStore, matcher: Matcher | None = None, *,
@@ -298,19 +300,9 @@ class YouTubeSource(PollingSource):
 
         horizon = self.clock() - self.follow_days * 86400
         videos = {vid: v for vid, v in videos.items() if v["published"] >= horizon and not v.get("dead")}
-        mentions = merge_by_id(found)
-        if mentions:
-            sink(mentions)
-        cp.mark_seen(SEEN_SCOPE, (m.native_id for m in mentions))
-        cp.set(VIDEOS_KEY, videos)
-        cp.commit()
-        report.new = len(mentions)
-        report.requests = self.client.requests - requests_before
-        report.rate_limit = {"quota_units": self.client.units - units_before}
-        report.seconds = time.monotonic() - started
-        log.info("youtube: pass done: %d new mentions, %d requests, %d quota units, %.1fs", report.new,
-                 report.requests, report.rate_limit["quota_units"], report.seconds)
-        return report
+        return self.finish_pass(sink, cp, report, found, videos, started=started,
+                                requests=self.client.requests - requests_before,
+                                rate_limit={"quota_units": self.client.units - units_before})
 
     def _brands_of(self, video: dict, searched_for: str) -> list[str]:
         if self.matcher is None:

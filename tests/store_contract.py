@@ -33,7 +33,9 @@ What the contract pins down beyond listener/store/base.py (an implementer's chec
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -387,6 +389,19 @@ class StoreContract:
             store.search(Filters(), sort="random")
         with pytest.raises(ValueError):
             store.search(Filters(), cursor="not a cursor")
+
+    def test_forged_cursors_are_refused(self, store, data):
+        """A cursor that decodes but was not made by this search (another sort, wrong types, edited values) is
+        the caller's ValueError, never a server error or a silently wrong page."""
+        date_cursor = store.search(Filters(query="acme"), limit=1).next_cursor
+        assert date_cursor is not None
+        with pytest.raises(ValueError):
+            store.search(Filters(query="acme"), sort="relevance", cursor=date_cursor)
+        for payload in (["d", "yesterday", 5], ["d", 1, 2, 3], {"d": 1}, ["r", True, None], [], "d"):
+            forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+            for sort in ("date", "relevance"):
+                with pytest.raises(ValueError):
+                    store.search(Filters(query="acme"), sort=sort, cursor=forged)
 
     def test_empty_store(self, store):
         page = store.search(Filters(query="acme"))

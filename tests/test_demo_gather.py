@@ -1,5 +1,5 @@
 """`listener demo` gathering for real: the sample served on 127.0.0.1 and fetched by the Scrapy spiders, PRAW
-and the YouTube client (listener.demo.gather), compared with the sample's ground truth."""
+and the YouTube client (demo.gather), compared with the sample's ground truth."""
 
 import json
 from collections import Counter
@@ -10,12 +10,12 @@ from typer.testing import CliRunner
 
 from listener.cli import app
 from listener.config import Settings
-from listener.demo.gather import gather_through_sources
-from listener.demo.mentions import to_mentions
-from listener.demo.project import demo_project
-from listener.demo.render import PLAY_REVIEWS_SHOWN, render
-from listener.demo.sample import INCIDENT_DAYS_AGO, INCIDENT_START_HOUR_UTC, build_sample
-from listener.demo.servers.reddit import compile_search
+from demo.gather import gather_through_sources
+from demo.mentions import to_mentions
+from demo.project import demo_project
+from demo.render import PLAY_REVIEWS_SHOWN, render
+from demo.sample import INCIDENT_DAYS_AGO, INCIDENT_START_HOUR_UTC, build_sample
+from demo.servers.reddit import compile_search
 from listener.model import Mention, make_mention_id
 from listener.runtime import brand_matcher, open_settings_store, pipeline_context
 from listener.store.base import Filters
@@ -33,9 +33,9 @@ NASTY = 'Fine </script><!-- "quoted" & <b>not bold</b> \u2014 ok'
 def test_rendered_pages_parse_back_to_the_sample_values_without_servers():
     """The renderers' output through the spiders' own parsers: text that looks like markup stays text, and
     each site's date format gives back the same instant (here one in the night Europe changes its clocks)."""
-    from listener.demo.render import (APPSTORE_BASE, FEED_URL, render_appstore, render_feed, render_forum,
+    from demo.render import (APPSTORE_BASE, FEED_URL, render_appstore, render_feed, render_forum,
                                       render_googleplay, render_trustpilot)
-    from listener.demo.sample import SamplePost
+    from demo.sample import SamplePost
     from spiders.parse.appstore import parse_appstore_feed
     from spiders.parse.article import main_text, parse_article_page
     from spiders.parse.feeds import parse_feed
@@ -118,7 +118,7 @@ def expected_counts(posts, project) -> Counter:
     - YouTube: the comments of a video whose title matches a brand carry its brands (replies rarely repeat
       the name; to_mentions tags none), and videos that match no brand are not read at all;
     - Google Play: an app page shows only its PLAY_REVIEWS_SHOWN most recent reviews per language;
-    - forum: threads that match no brand are listed for none (listener.demo.render.forum_listing).
+    - forum: threads that match no brand are listed for none (demo.render.forum_listing).
     """
     match = brand_matcher(project).match
     truth = {m.native_id: m for m in to_mentions(posts)}  # to_mentions' native ids are the sample keys
@@ -241,13 +241,16 @@ def test_listener_demo_no_score_json(tmp_path, monkeypatch):
     assert set(gathered["by_source"]) == set(SOURCE.values())
     assert gathered["stored"] == summary["total"] > 1500 and gathered["scored"] == 0
     assert summary["busiest_hour"]["start"].startswith(summary["busiest_hour"]["planted_incident_day"])
+    # SEO last: the gathered threads outrank the help center for every example question (unscored here)
+    assert [len(row["outranking"]) for row in summary["seo"]] == [4, 4, 4]
+    assert all(row["own_position"] == 6 and row["unscored_weight"] > 0.5 for row in summary["seo"])
 
 
 @pytest.mark.model
 def test_scored_demo_shows_the_incident_as_negative_login_and_app_trouble(tmp_path):
     """The whole demo with the transformer: the planted incident (codes not arriving after an update) is
     the busiest Nimbus hour, mostly negative, and its leading topics are account access and app problems."""
-    from listener.demo.run import run_demo
+    from demo.run import run_demo
 
     summary = run_demo(Settings.from_env({"LISTENER_DATA": str(tmp_path)}), score=True, console=None)
     assert summary["gathered"]["scored"] >= 0.95 * summary["gathered"]["stored"]
@@ -258,3 +261,4 @@ def test_scored_demo_shows_the_incident_as_negative_login_and_app_trouble(tmp_pa
     assert peak["negative_share"] >= 0.5
     top_topics = [label for label, _ in peak["topics"][:2]]
     assert set(top_topics) == {"account_access", "app_performance"}
+    assert all(row.negative_exposure > 0.1 and row.unscored_weight == 0 for row in summary["seo"])

@@ -3,9 +3,10 @@
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
-from listener.demo.mentions import to_mentions
-from listener.demo.project import demo_project
-from listener.demo.sample import DAYS, INCIDENT_DAYS_AGO, build_sample, count_mentions
+from demo.mentions import to_mentions
+from demo.project import demo_project
+from demo.render import render
+from demo.sample import DAYS, INCIDENT_DAYS_AGO, build_sample, count_mentions, sample_end
 from listener.pipeline import PipelineContext, process_stream
 from listener.runtime import brand_matcher
 from listener.store import open_store
@@ -22,7 +23,8 @@ def test_sample_is_large_multilingual_multi_source_and_deterministic():
     assert all(langs[lang] >= 400 for lang in ("en", "fa", "ar"))
     assert len({m.source for m in mentions}) >= 6
     times = [m.published_at for m in mentions]
-    assert END - timedelta(days=DAYS) <= min(times) and max(times) <= END
+    end = sample_end(END)
+    assert end - timedelta(days=DAYS) <= min(times) and max(times) < end <= END
     assert (max(times) - min(times)).days >= 14
     assert [m.id for m in to_mentions(build_sample(end=END))] == [m.id for m in mentions]
     assert len({m.id for m in mentions}) == len(mentions)
@@ -42,3 +44,31 @@ def test_planted_incident_is_the_busiest_nimbus_hour(tmp_path):
     for query in ('"verification code"', "کد تایید", "رمز التحقق"):
         assert store.count(Filters(query=query, since=peak_start, until=peak_start + timedelta(hours=6))) >= 3
     store.close()
+
+
+def test_every_run_gathers_the_same_sample_moved_by_whole_days():
+    # re-running the demo at another time of day, or another day, must give the same numbers (it once grew
+    # Google Play from 163 to 184 mentions): the same posts, each moved by the same whole number of days
+    runs = [build_sample(end=END), build_sample(end=END + timedelta(hours=7, minutes=13)),
+            build_sample(end=END + timedelta(days=5, hours=19))]
+    first = {p.key: p for root in runs[0] for p in root.walk()}
+    for run, days in zip(runs[1:], (0, 6)):  # 12:00 + 5 d 19 h is 07:00 six days on
+        items = {p.key: p for root in run for p in root.walk()}
+        assert items.keys() == first.keys()
+        assert all(items[k].published_at - first[k].published_at == timedelta(days=days) for k in items)
+        assert all((items[k].text, items[k].author) == (first[k].text, first[k].author) for k in items)
+    # and every source shows the same items (review pages show only their newest reviews)
+    assert render(runs[0]).ids == render(runs[2]).ids
+
+
+def test_no_pile_of_mentions_at_the_samples_end():
+    # replies that would come after the end used to be squeezed into its last second: 19 in the
+    # "current hour" of a fresh demo
+    mentions = to_mentions(build_sample(end=END))
+    end = sample_end(END)
+    per_hour = Counter(m.published_at.replace(minute=0, second=0, microsecond=0) for m in mentions
+                       if m.published_at >= end - timedelta(days=1))
+    last_hour = per_hour[end - timedelta(hours=1)]
+    typical = sorted(per_hour.values())[len(per_hour) // 2]
+    assert last_hour <= max(3 * typical, 5), (last_hour, typical)
+    assert not [m for m in mentions if m.published_at == end - timedelta(seconds=1)]

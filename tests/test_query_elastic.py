@@ -29,6 +29,11 @@ from test_query_fts5_property import CORPUS, mentions, queries
 BOTH = ("title", "body")
 
 
+def boost(field: str) -> dict:
+    """The title's boost: the SQLite store's bm25 title weight (2), so both back ends rank alike."""
+    return {"boost": 2.0} if field == "title" else {}
+
+
 def both(build):
     return {"bool": {"should": [build(f) for f in BOTH], "minimum_should_match": 1}}
 
@@ -41,21 +46,23 @@ def test_registered():
 
 
 def test_word_and_phrase():
-    assert compile_elastic(Term(("acme",))) == both(lambda f: {"match_phrase": {f: {"query": "acme"}}})
+    assert compile_elastic(Term(("acme",))) == both(lambda f: {"match_phrase": {f: {"query": "acme", **boost(f)}}})
     assert compile_elastic(Term(("fast", "delivery"))) == both(
-        lambda f: {"match_phrase": {f: {"query": "fast delivery"}}})
+        lambda f: {"match_phrase": {f: {"query": "fast delivery", **boost(f)}}})
 
 
 def test_title_only():
-    assert compile_elastic(Term(("stars",), field="title")) == {"match_phrase": {"title": {"query": "stars"}}}
+    assert compile_elastic(Term(("stars",), field="title")) == {
+        "match_phrase": {"title": {"query": "stars", "boost": 2.0}}}
 
 
 def test_prefix_word_and_phrase():
-    assert compile_elastic(Term(("crash",), prefix=True, field="title")) == {"prefix": {"title": {"value": "crash"}}}
+    assert compile_elastic(Term(("crash",), prefix=True, field="title")) == {
+        "prefix": {"title": {"value": "crash", "boost": 2.0}}}
     assert compile_elastic(Term(("fast", "del"), prefix=True, field="title")) == {"span_near": {
         "clauses": [{"span_term": {"title": "fast"}},
                     {"span_multi": {"match": {"prefix": {"title": {"value": "del"}}}}}],
-        "slop": 0, "in_order": True}}
+        "slop": 0, "in_order": True, "boost": 2.0}}
 
 
 def test_near():
@@ -67,11 +74,11 @@ def test_near():
                         {"span_near": {"clauses": [{"span_term": {f: "pay"}},
                                                    {"span_multi": {"match": {"prefix": {f: {"value": "car"}}}}}],
                                        "slop": 0, "in_order": True}}]}}],
-        "slop": 3, "in_order": False}})
+        "slop": 3, "in_order": False, **boost(f)}})
     title = Near((Term(("a",), field="title"),), (Term(("b",), field="title"),), 0)
     assert compile_elastic(title) == {"span_near": {"clauses": [{"span_term": {"title": "a"}},
                                                                 {"span_term": {"title": "b"}}],
-                                                    "slop": 0, "in_order": False}}
+                                                    "slop": 0, "in_order": False, "boost": 2.0}}
 
 
 def test_filters():
@@ -84,7 +91,7 @@ def test_filters():
 
 
 def test_not_and_or():
-    word = {"match_phrase": {"title": {"query": "a"}}}
+    word = {"match_phrase": {"title": {"query": "a", "boost": 2.0}}}
     a = Term(("a",), field="title")
     assert compile_elastic(Not(a)) == {"bool": {"must_not": [word]}}
     assert compile_elastic(And((a, Filter("lang", "en")))) == {
@@ -161,6 +168,54 @@ def evaluate(q: dict, doc: dict) -> bool:
     raise AssertionError(f"unexpected query {kind}")
 
 
+# What Elasticsearch accepts, per query type (its query DSL reference); anything else it refuses with a
+# parsing_exception, so the interpreter refuses it too rather than giving it a meaning a cluster would not.
+_LEAF_PARAMS = {"match_phrase": {"query", "boost", "slop"}, "prefix": {"value", "boost"}}
+_SPAN_PARAMS = {"span_near": {"clauses", "slop", "in_order", "boost"}, "span_or": {"clauses", "boost"},
+                "span_multi": {"match", "boost"}}
+_BOOL_PARAMS = {"must", "filter", "should", "must_not", "minimum_should_match", "boost"}
+
+
+def check_accepted(q: dict, nested_span: bool = False) -> None:
+    """Fail on DSL a real cluster refuses: unknown parameters, a non-span clause inside a span query, a boost
+    on a nested span clause ("can't have non-default boost value"), a prefix inside a span on a field
+    without index_prefixes (it would expand into too_many_clauses on a large index)."""
+    from listener.store.elastic import MAPPINGS
+
+    (kind, arg), = q.items()
+    if kind in ("match_phrase", "prefix", "term"):
+        assert not nested_span, f"{kind} inside a span query"
+        (field, value), = arg.items()
+        assert field in MAPPINGS["properties"], field
+        if kind != "term":
+            assert set(value) <= _LEAF_PARAMS[kind], (kind, value)
+        return
+    if kind == "span_term":
+        (field, value), = arg.items()
+        assert isinstance(value, str), "span_term takes the bare term"
+        return
+    if kind in _SPAN_PARAMS:
+        assert set(arg) <= _SPAN_PARAMS[kind], (kind, arg)
+        assert not (nested_span and "boost" in arg), f"{kind} nested in a span query can't have a boost"
+        if kind == "span_multi":
+            (inner, body), = arg["match"].items()
+            assert inner == "prefix"
+            (field, value), = body.items()
+            assert set(value) == {"value"}, "span_multi [match] must not have a boost"
+            prefixes = MAPPINGS["properties"][field].get("index_prefixes")
+            assert prefixes and prefixes["min_chars"] <= len(value["value"]) or len(value["value"]) > 10
+            return
+        assert arg["clauses"], f"{kind} needs clauses"
+        for clause in arg["clauses"]:
+            check_accepted(clause, nested_span=True)
+        return
+    assert kind == "bool" and not nested_span, kind
+    assert set(arg) <= _BOOL_PARAMS, arg
+    for key in ("must", "filter", "should", "must_not"):
+        for clause in arg.get(key, []):
+            check_accepted(clause)
+
+
 CORPUS_DOCS = [_doc(m) for m in CORPUS]
 CORPUS_VIEWS = [DocView.from_mention(m) for m in CORPUS]
 
@@ -170,6 +225,7 @@ CORPUS_VIEWS = [DocView.from_mention(m) for m in CORPUS]
 def test_dsl_agrees_with_the_matcher(docs, query):
     matches = compile_matcher(query)
     dsl = compile_elastic(query)
+    check_accepted(dsl)
     for mention in docs:
         assert evaluate(dsl, _doc(mention)) == matches(DocView.from_mention(mention)), (render(query), mention)
 
@@ -179,6 +235,7 @@ def test_dsl_agrees_with_the_matcher(docs, query):
 def test_dsl_agrees_with_the_matcher_on_a_fixed_corpus(query):
     matches = compile_matcher(query)
     dsl = compile_elastic(query)
+    check_accepted(dsl)
     got = [evaluate(dsl, doc) for doc in CORPUS_DOCS]
     assert got == [matches(view) for view in CORPUS_VIEWS], render(query)
 
@@ -192,16 +249,16 @@ def es_corpus():
     if not url:
         pytest.skip("LISTENER_ES_URL is not set (e.g. elasticsearch://127.0.0.1:9200): no Elasticsearch server "
                     "to check the compiler against; the offline interpreter tests above still run")
-    from listener.store.elastic import ElasticStore, parse_url
+    from listener.store.elastic import ElasticStore
+    from listener.store.elastic_connect import client_options
 
-    options = parse_url(url)
-    options.pop("index")
+    _index, options = client_options(url)  # credentials and TLS from LISTENER_ES_*
     store = ElasticStore(f"listener-test-query-{uuid.uuid4().hex[:12]}", **options)
     store.upsert(CORPUS)
     try:
         yield store
     finally:
-        store.client.indices.delete(index=store.index, ignore_unavailable=True)
+        store.drop()
         store.close()
 
 
@@ -216,9 +273,22 @@ def test_server_agrees_with_the_matcher(es_corpus, query):
     assert {h["_id"] for h in response["hits"]["hits"]} == expected, render(query)
 
 
+def test_interpreter_refuses_what_a_cluster_refuses():
+    nested_boost = {"span_near": {"clauses": [{"span_near": {"clauses": [{"span_term": {"body": "a"}}],
+                                                             "slop": 0, "in_order": True, "boost": 2.0}},
+                                              {"span_term": {"body": "b"}}], "slop": 1, "in_order": False}}
+    for refused in (nested_boost,
+                    {"span_near": {"clauses": [{"match_phrase": {"body": {"query": "a"}}}], "slop": 0}},
+                    {"match_phrase": {"body": {"query": "a", "max_expansions": 5}}},
+                    {"span_multi": {"match": {"prefix": {"body": {"value": "a", "boost": 2}}}}}):
+        with pytest.raises(AssertionError):
+            check_accepted(refused)
+    check_accepted(compile_elastic(parse('"fast del*" NEAR/2 refund* OR title:stars')))
+
+
 def test_parse_then_compile_examples():
     # a few queries as users type them, end to end through the parser
     assert compile_elastic(parse("site:https://www.Acme.com/x")) == {
         "bool": {"filter": [{"term": {"domain_parts": "acme.com"}}]}}
     assert compile_elastic(parse("-refund")) == {"bool": {"must_not": [both(
-        lambda f: {"match_phrase": {f: {"query": "refund"}}})]}}
+        lambda f: {"match_phrase": {f: {"query": "refund", **boost(f)}}})]}}

@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from listener.cli import app
-from listener.demo.servers.reddit import RedditServer, make_comment, make_submission
-from listener.demo.servers.youtube import YouTubeServer, make_video, make_yt_comment
+from demo.servers.reddit import RedditServer, make_comment, make_submission
+from demo.servers.youtube import YouTubeServer, make_video, make_yt_comment
 from listener.store import open_store
 from listener.store.base import Filters
 

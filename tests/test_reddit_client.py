@@ -1,4 +1,4 @@
-"""The Reddit client for real: PRAW against the local Reddit server (listener.demo.servers.reddit) on 127.0.0.1.
+"""The Reddit client for real: PRAW against the local Reddit server (demo.servers.reddit) on 127.0.0.1.
 
 Each test builds a small Reddit, runs passes of `RedditSource` into an in-memory collector, and checks what
 came out and what the server was asked (so "nothing fetched twice" is checked on the wire).
@@ -10,7 +10,7 @@ import time
 import pytest
 
 from listener.config import Brand, ConfigError, Settings
-from listener.demo.servers.reddit import RedditServer, make_comment, make_submission
+from demo.servers.reddit import RedditServer, make_comment, make_submission
 from listener.pipeline import BrandMatcher
 from spiders.checkpoint import CheckpointStore
 from spiders.reddit import RedditSource, reddit_credentials

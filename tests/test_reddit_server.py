@@ -4,7 +4,7 @@ shapes: auth, listings and paging, search syntax, comment trees, morechildren, r
 import pytest
 import requests
 
-from listener.demo.servers.reddit import RedditServer, compile_search, make_comment, make_submission
+from demo.servers.reddit import RedditServer, compile_search, make_comment, make_submission
 
 T = 1_762_000_000.0
 

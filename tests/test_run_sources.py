@@ -34,3 +34,33 @@ def test_run_cli_needs_a_project_and_checks_every(tmp_path, monkeypatch):
     assert bad.exit_code == 2 and "--every" in bad.output
     ok = runner.invoke(app, ["run", "--project", str(path), "--no-score", "--json"])
     assert ok.exit_code == 0 and json.loads(ok.stdout) == {}
+
+
+def test_run_names_each_failed_source_and_exits_non_zero(tmp_path, monkeypatch):
+    """A YouTube key the API refuses: the pass goes on, YouTube is named on stderr and the exit code is 1 (with
+    --json too); Reddit, unconfigured, is only skipped, which is not a failure."""
+    from demo.servers.youtube import YouTubeServer, make_video
+
+    path = tmp_path / "p.toml"
+    path.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n[brand.sources]\nreddit_search = true\n'
+                    'youtube_searches = ["acme review"]\n')
+    for name in ("LISTENER_REDDIT_CLIENT_ID", "LISTENER_REDDIT_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with YouTubeServer([make_video("v1", "acme review", "x", published=1.7e9)], [], keys={"right"}) as youtube:
+        monkeypatch.setenv("LISTENER_DATA", str(tmp_path / "data"))
+        monkeypatch.setenv("LISTENER_YOUTUBE_URL", youtube.base_url)
+        monkeypatch.setenv("LISTENER_YOUTUBE_KEY", "wrong")
+        plain = CliRunner().invoke(app, ["run", "--project", str(path), "--no-score"])
+        as_json = CliRunner().invoke(app, ["run", "--project", str(path), "--no-score", "--json"])
+    assert plain.exit_code == 1, plain.output
+    assert "failed: youtube" in plain.stderr and "reddit" not in plain.stderr.split("failed")[-1]
+    assert as_json.exit_code == 1 and "error" in json.loads(as_json.stdout)["youtube"]
+
+
+def test_failed_sources_counts_errors_and_failed_crawls_not_skips():
+    from spiders.commands import failed_sources
+
+    reports = {"crawl": {"ok": False, "spiders": {}}, "reddit": {"skipped": "not configured: set X"},
+               "youtube": {"new": 3, "errors": ["search 'a': HTTP 500"]}, "feed": {"error": "boom"}}
+    assert failed_sources(reports) == ["crawl", "youtube", "feed"]
+    assert failed_sources({"crawl": {"ok": True, "spiders": {}}, "reddit": {"new": 0}}) == []

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from listener.cli import app
-from listener.demo.servers.sites import SiteServer
+from demo.servers.sites import SiteServer
 from spiders.settings import LOCAL_OVERRIDES
 
 SITES = Path(__file__).parent / "fixtures" / "sites"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from listener.config import Project, Settings
-from listener.demo.servers.sites import SiteServer
+from demo.servers.sites import SiteServer
 from listener.store import open_store
 from listener.store.base import Filters
 from spiders.crawl import configured_spiders, crawl

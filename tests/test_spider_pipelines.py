@@ -70,13 +70,15 @@ def test_validate_converts_dicts_and_drops_impossible_items(crawler):
     validate = ValidatePipeline.from_crawler(crawler)
     as_dict = mention(1).model_dump()
     assert isinstance(validate.process_item(as_dict), Mention)
-    with pytest.raises(DropItem, match="published in the future"):
+    with pytest.raises(DropItem, match="in the future"):
         validate.process_item(mention(2, published_at=datetime.now(timezone.utc) + timedelta(days=30)))
+    with pytest.raises(DropItem, match="before 1990"):  # 0001-01-01: many sites' "no date"
+        validate.process_item(mention(3, published_at=datetime(1, 1, 1, tzinfo=timezone.utc)))
     with pytest.raises(DropItem, match="not a valid mention"):
         validate.process_item({"source": "x", "text": "", "published_at": "2024-01-01T00:00:00Z", "url": "u"})
     with pytest.raises(DropItem, match="spiders yield Mentions"):
         validate.process_item(["not", "a", "mention"])
-    assert crawler.stats.get_value("listener/invalid") == 3
+    assert crawler.stats.get_value("listener/invalid") == 4
 
 
 def test_dedupe_drops_repeats_in_one_crawl(crawler):
@@ -112,3 +114,28 @@ async def _store_in_batches(crawler, tmp_path):
     state = CheckpointStore(tmp_path / "state.db")
     assert state.unseen("mention:trustpilot", [m.id for m in items]) == []  # the unmatched one too
     assert [m.native_id for m in spider.new_only([mention(1), mention(5)])] == ["r5"]
+
+
+def test_a_store_error_is_not_swallowed_and_marks_nothing_done(crawler, tmp_path):
+    # A promise (tests/test_promises.py): a batch that the store refuses is never marked done, so the next
+    # crawl fetches those pages again; the error ends the crawl loudly instead of being logged and dropped.
+    asyncio.run(_store_fails(crawler, tmp_path))
+
+
+async def _store_fails(crawler, tmp_path):
+    pipeline = ListenerPipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    spider = crawler.spider
+    items = [mention(1), mention(2)]
+    spider.remember(items[0].id, "trustpilot:page", {"page": 3})
+    pipeline.store.close()  # a real failure: every write now raises sqlite3.ProgrammingError
+    await pipeline.process_item(items[0])
+    with pytest.raises(Exception, match="closed"):
+        await pipeline.process_item(items[1])  # the batch is full: it is stored, and that fails
+    assert crawler.stats.get_value("listener/inserted") is None
+    assert spider.checkpoint.get("trustpilot:page") is None  # the page is not marked done
+    state = CheckpointStore(tmp_path / "state.db")
+    try:
+        assert state.unseen("mention:trustpilot", [m.id for m in items]) == [m.id for m in items]
+    finally:
+        state.close()

@@ -1,4 +1,4 @@
-"""listener.demo.servers.sites (the local web site the spider tests crawl) and the retry helpers."""
+"""demo.servers.sites (the local web site the spider tests crawl) and the retry helpers."""
 
 import http.client
 import urllib.error
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from listener.demo.servers.sites import SiteServer, route_key
+from demo.servers.sites import SiteServer, route_key
 from spiders.middlewares import backoff_delay, retry_after_seconds
 
 SITES = Path(__file__).parent / "fixtures" / "sites"

@@ -18,7 +18,8 @@ import pytest
 from listener.dedupe import bands
 from listener.store import _BUILTIN_MODULES, BACKENDS
 from listener.store import elastic as es
-from listener.store.base import Filters
+from listener.store.base import Filters, StoreConfigError
+from listener.store.elastic_connect import client_options
 from store_contract import FP_A, StoreContract, corpus, mention
 
 UTC = timezone.utc
@@ -35,11 +36,10 @@ class TestElasticContract(StoreContract):
 
     @pytest.fixture
     def store(self, prefix):
-        options = es.parse_url(ES_URL)
-        options.pop("index")
+        _index, options = client_options(ES_URL)  # credentials and TLS from LISTENER_ES_* as in production
         store = es.ElasticStore(f"{prefix}-{uuid.uuid4().hex[:8]}", **options)  # empty: an index per test
         yield store
-        store.client.indices.delete(index=store.index, ignore_unavailable=True)
+        store.drop()
         store.close()
 
 
@@ -66,12 +66,13 @@ def test_parse_url():
                                                                     "index": "brand-a"}
     assert es.parse_url("elasticsearch://u:p%40ss@[::1]:9201/x")["hosts"] == ["http://[::1]:9201"]
     assert es.parse_url("elasticsearch://u:p%40ss@h/x")["basic_auth"] == ("u", "p@ss")
-    with pytest.raises(ValueError):
-        es.parse_url("sqlite:///x.db")
-    with pytest.raises(ValueError):
-        es.parse_url("elasticsearch:///no-host")
-    with pytest.raises(ValueError):
-        es.parse_url("elasticsearch://h/a/b")
+    for bad in ("sqlite:///x.db", "elasticsearch:///no-host", "elasticsearch://h/a/b", "elasticsearch://h/Upper",
+                "elasticsearch://h/a*b"):
+        with pytest.raises(StoreConfigError):
+            es.parse_url(bad)
+    with pytest.raises(StoreConfigError) as caught:
+        es.parse_url("elasticsearch://user:s3cret@h/a,b")
+    assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
 
 
 def test_open_store_registers_both_schemes():
@@ -83,6 +84,13 @@ def test_deploy_template_is_generated_from_the_module():
     assert on_disk == es.index_template(), (
         "regenerate: python -c 'import json; from listener.store.elastic import index_template; "
         "print(json.dumps(index_template(), indent=2, ensure_ascii=False))' > deploy/elasticsearch/index-template.json")
+
+
+def test_mapping_carries_the_schema_version_and_prefix_index():
+    assert es.MAPPINGS["_meta"] == {"listener_schema": es.SCHEMA_VERSION}
+    for field in ("title", "body"):  # prefix inside a phrase or NEAR is one term, not an expansion
+        assert es.MAPPINGS["properties"][field]["index_prefixes"] == {"min_chars": 1, "max_chars": 10}
+    assert es.SETTINGS["number_of_shards"] >= 1 and "refresh_interval" in es.SETTINGS
 
 
 def test_every_document_field_is_mapped():
@@ -130,11 +138,20 @@ def test_cursor_round_trip_and_rejects():
     cursor = es.encode_cursor("d", [1714557600000, "abc"])
     assert es.decode_cursor(cursor, "d") == [1714557600000, "abc"]
     assert es.decode_cursor(None, "d") is None
-    relevance = es.encode_cursor("r", [1.5, 1714557600000, "abc"])
-    assert es.decode_cursor(relevance, "r") == [1.5, 1714557600000, "abc"]
-    for bad in ("not a cursor", relevance, es.encode_cursor("d", [1])):
-        with pytest.raises(ValueError):
+    relevance = es.encode_cursor("r", ["pit-id", 1.5, 1714557600000, "abc"])
+    assert es.decode_cursor(relevance, "r") == ["pit-id", 1.5, 1714557600000, "abc"]
+    with_tiebreaker = es.encode_cursor("r", ["pit-id", 1.5, 1714557600000, "abc", 12884901890])
+    assert es.decode_cursor(with_tiebreaker, "r")[-1] == 12884901890
+    # well-formed base64 JSON with the wrong types is refused here, before the server sees it
+    forged = [es.encode_cursor("d", ["1714557600000", "abc"]), es.encode_cursor("d", [True, "abc"]),
+              es.encode_cursor("d", [1, {"x": 1}]), es.encode_cursor("d", [1.5, "abc"])]
+    for bad in ("not a cursor", relevance, es.encode_cursor("d", [1]), *forged):
+        with pytest.raises(ValueError, match="invalid cursor"):
             es.decode_cursor(bad, "d")
+    with pytest.raises(ValueError):
+        es.decode_cursor(es.encode_cursor("r", [1.5, 1, "abc"]), "r")  # no point in time
+    with pytest.raises(ValueError):
+        es.decode_cursor(es.encode_cursor("r", ["pit", 1.5, 1, "abc", "x"]), "r")
 
 
 def test_build_query():
@@ -163,16 +180,19 @@ def test_search_request():
     assert body["sort"][0] == {"_score": "desc"} and body["search_after"] == [2.0, 1, "x"]
 
 
-def test_histogram_aggregation():
+def test_histogram_and_composite_aggregations():
     assert es.histogram_aggregation("1d", "America/New_York") == {"date_histogram": {
         "field": "published_at", "calendar_interval": "1d", "time_zone": "America/New_York", "min_doc_count": 0}}
-    agg = es.histogram_aggregation("15m", "UTC", split="brand")
-    assert agg["date_histogram"]["fixed_interval"] == "15m"
-    assert agg["aggs"] == {"split": {"terms": {"field": "brands", "size": es.SPLIT_SIZE}}}
+    assert es.histogram_aggregation("15m", "UTC")["date_histogram"]["fixed_interval"] == "15m"
+    agg = es.composite_aggregation("1h", "Asia/Tehran", "author", after={"t": 1, "v": "x"})["composite"]
+    assert agg["sources"] == [{"t": {"date_histogram": {"field": "published_at", "calendar_interval": "1h",
+                                                        "time_zone": "Asia/Tehran"}}},
+                              {"v": {"terms": {"field": "author_id"}}}]
+    assert agg["size"] == es.COMPOSITE_PAGE and agg["after"] == {"t": 1, "v": "x"}
     with pytest.raises(ValueError):
         es.histogram_aggregation("7m", "UTC")
     with pytest.raises(ValueError):
-        es.histogram_aggregation("1d", "UTC", split="colour")
+        es.composite_aggregation("1d", "UTC", "colour")
     with pytest.raises(Exception):
         es.histogram_aggregation("1d", "Mars/Olympus")
 
@@ -180,9 +200,18 @@ def test_histogram_aggregation():
 def test_series_from_buckets():
     ny = ZoneInfo("America/New_York")
     key = int(datetime(2024, 11, 3, tzinfo=ny).timestamp() * 1000)
-    buckets = [{"key": key, "doc_count": 2, "split": {"buckets": [{"key": "acme", "doc_count": 2}]}},
-               {"key": key + 25 * 3600_000, "doc_count": 1, "split": {"buckets": [{"key": "globex", "doc_count": 1}]}}]
-    series = es.series_from_buckets(buckets, ny, split=True)
+    buckets = [{"key": key, "doc_count": 2}, {"key": key + 25 * 3600_000, "doc_count": 1}]
+    split = {key: {"acme": 2}, key + 25 * 3600_000: {"globex": 1}}
+    series = es.series_from_buckets(buckets, ny, split)
     assert series == [(datetime(2024, 11, 3, tzinfo=ny), {"acme": 2, "globex": 0}),
                       (datetime(2024, 11, 4, tzinfo=ny), {"acme": 0, "globex": 1})]
-    assert es.series_from_buckets(buckets, ny, split=False)[1][1] == {"all": 1}
+    assert es.series_from_buckets(buckets, ny, None)[1][1] == {"all": 1}
+
+
+def test_deploy_api_key_grants_what_the_store_uses():
+    body = json.loads((ROOT / "deploy" / "elasticsearch" / "api-key.json").read_text())
+    (role,) = body["role_descriptors"].values()
+    assert "monitor" in role["cluster"]  # GET _tasks/<id> for erasure, cluster settings for max_buckets
+    (indices,) = role["indices"]
+    assert indices["names"] == [es.DEFAULT_INDEX + "*"] == es.index_template()["index_patterns"]
+    assert {"read", "write", "delete", "manage", "create_index"} <= set(indices["privileges"])

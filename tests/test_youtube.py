@@ -1,5 +1,5 @@
 """YouTube: the parse layer on saved API answers (tests/fixtures/youtube), and the client for real against the
-local YouTube Data API server (listener.demo.servers.youtube) on 127.0.0.1."""
+local YouTube Data API server (demo.servers.youtube) on 127.0.0.1."""
 
 import json
 import logging
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from listener.config import Brand, ConfigError, Settings
-from listener.demo.servers.youtube import YouTubeServer, make_video, make_yt_comment
+from demo.servers.youtube import YouTubeServer, make_video, make_yt_comment
 from listener.pipeline import BrandMatcher
 from spiders.checkpoint import CheckpointStore
 from spiders.sources import Retry, SourceError
@@ -210,3 +210,19 @@ def test_videos_that_turn_comments_off_are_no_longer_followed(server, checkpoint
     make_source(server, checkpoints).poll([NIMBUS], collect()[1])
     followed = checkpoints.get("youtube:videos")
     assert set(followed) == {"vidA"}
+
+
+def test_a_sink_that_fails_leaves_every_checkpoint_where_it_was(server, checkpoints):
+    """The pollers' shared end of pass (PollingSource.finish_pass): nothing is remembered before the sink has
+    taken the mentions, so the next pass reads them again."""
+    def refuse(mentions):
+        raise OSError("the store is down")
+
+    with pytest.raises(OSError):
+        make_source(server, checkpoints).poll([NIMBUS], refuse)
+    assert checkpoints.get("youtube:videos") is None
+    assert checkpoints.unseen("youtube", ["a0", "b1"]) == ["a0", "b1"]
+    batches, sink = collect()
+    make_source(server, checkpoints).poll([NIMBUS], sink)
+    assert {"a0", "b1"} <= {m.native_id for m in batches[0]}
+    assert checkpoints.get("youtube:videos") and checkpoints.unseen("youtube", ["a0"]) == []

@@ -9,14 +9,42 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from listener.cli.common import (
-    ProjectOption, SinceOption, UntilOption, build_filters, fail, handle_errors, print_json, require_project,
-    settings,
+    ProjectOption, SinceOption, UntilOption, UserInputError, build_filters, check_interval, check_tz, fail, handle_errors,
+    print_json, require_project, settings,
 )
+
+def _hide_flag_types(command, ctx) -> None:
+    """A flag takes no value, so help shows no type for it (typer prints `<bool>` beside every flag)."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    if isinstance(command, TyperGroup) and not isinstance(command, ListenerGroup):
+        command.__class__ = ListenerGroup  # command groups registered by other modules (model, ...) too
+
+
+class ListenerGroup(TyperGroup):
+    """The command group; it only tidies help output (see _hide_flag_types)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        return params
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            _hide_flag_types(command, ctx)
+        return command
+
 
 app = typer.Typer(
     name="listener",
+    cls=ListenerGroup,
     help="Social listening and third-party review monitoring: gather mentions, score them, search them.",
     no_args_is_help=True,
     add_completion=False,
@@ -26,24 +54,28 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("listener")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "unknown (not installed)"
+        typer.echo(f"listener {number}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens (INFO level).")):
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens (INFO level)."),
+          version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit.")):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-@app.command()
-def demo(
-    score: bool = typer.Option(True, help="Score sentiment and topics with the transformer."),
-    json_output: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-):
-    """Gather the bundled sample data through the real pipeline, offline, and show what listener finds."""
-    from listener.demo.run import run_demo
-
-    with handle_errors():
-        summary = run_demo(settings(), score=score, console=None if json_output else console)
-    if json_output:
-        print_json(summary)
+    if not verbose:
+        # the Elasticsearch transport logs every retried connection failure as a WARNING with a traceback;
+        # the store turns the final failure into one clear line, so the CLI shows only that unless -v
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 @app.command()
@@ -122,7 +154,7 @@ def stats(
 
     with handle_errors():
         filters = build_filters(query, brand, source, lang, [], [], since, until, None, None, False)
-        result = collect_stats(settings(), filters, interval=interval, tz=tz)
+        result = collect_stats(settings(), filters, interval=check_interval(interval), tz=check_tz(tz))
     if json_output:
         print_json(result)
     else:
@@ -133,42 +165,80 @@ def stats(
 
 @app.command()
 def export(
+    query: str = typer.Argument("", help="Optional boolean query, as for `listener search`."),
     format: str = typer.Option("jsonl", "--format", "-f", help="csv or jsonl."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
-    query: str = typer.Option("", "--query", "-q", help="Boolean query to narrow the export."),
-    brand: list[str] = typer.Option([], "--brand", "-b"),
-    source: list[str] = typer.Option([], "--source", "-s"),
-    lang: list[str] = typer.Option([], "--lang", "-l"),
-    sentiment: list[str] = typer.Option([], "--sentiment"),
-    topic: list[str] = typer.Option([], "--topic", "-t"),
+    query_option: str = typer.Option("", "--query", "-q", hidden=True,
+                                     help="The query, the older way (the argument is the same)."),
+    brand: list[str] = typer.Option([], "--brand", "-b", help="Only these brands (repeatable)."),
+    source: list[str] = typer.Option([], "--source", "-s", help="Only these sources: reddit, trustpilot, ..."),
+    lang: list[str] = typer.Option([], "--lang", "-l", help="Only these languages: en, fa, ar, ..."),
+    sentiment: list[str] = typer.Option([], "--sentiment", help="negative, neutral, positive or unscored."),
+    topic: list[str] = typer.Option([], "--topic", "-t", help="Only these topics."),
     since: Optional[str] = SinceOption,
     until: Optional[str] = UntilOption,
-    duplicates: bool = typer.Option(False, "--duplicates", help="Include near-duplicates."),
+    rating_min: Optional[float] = typer.Option(None, help="Minimum review rating (0-5)."),
+    rating_max: Optional[float] = typer.Option(None, help="Maximum review rating (0-5)."),
+    duplicates: bool = typer.Option(False, "--duplicates", help="Include near-duplicates (reposts)."),
+    bom: bool = typer.Option(False, "--bom", help="Start the file with a UTF-8 BOM, so Excel shows Persian and "
+                                                  "Arabic correctly."),
 ):
     """Export mentions as CSV or JSON Lines (JSON Lines re-imports with `listener ingest`)."""
     from listener.export import export_mentions
 
     if format not in ("csv", "jsonl"):
         fail("--format", f"expected csv or jsonl, got {format!r}")
+    if query.strip() and query_option.strip():
+        fail("--query", "give the query once: as the argument or with --query, not both")
     with handle_errors():
-        filters = build_filters(query, brand, source, lang, sentiment, topic, since, until, None, None, duplicates)
-        count = export_mentions(settings(), filters, format, output)
+        filters = build_filters(query or query_option, brand, source, lang, sentiment, topic, since, until,
+                                rating_min, rating_max, duplicates)
+        count = export_mentions(settings(), filters, format, output, bom=bom)
     if output:
-        err_console.print(f"wrote {count} mentions to {output}")
+        err_console.print(f"wrote {count} mentions to {output}", markup=False, highlight=False)
 
 
 @app.command()
-def forget(author: str = typer.Option(..., "--author", help="The author id (as shown by search --json)."),
-           json_output: bool = typer.Option(False, "--json")):
-    """Delete everything of one author (privacy requests) and say how many mentions were removed."""
+def forget(
+    author: Optional[str] = typer.Option(None, "--author", help="An author id (as shown by search --json)."),
+    author_name: Optional[str] = typer.Option(None, "--author-name",
+                                              help="The name a person posts under, on every source: shows what "
+                                                   "will go and asks before deleting."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking (for scripts)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+):
+    """Delete everything of one person (privacy requests), leaving no trace in the database files."""
+    from listener.privacy import authors_named, forget_authors
     from listener.runtime import open_settings_store
 
+    if (author is None) == (author_name is None):
+        fail("forget", "give exactly one of --author ID or --author-name NAME")
     with handle_errors(), open_settings_store(settings()) as store:
-        removed = store.forget_author(author)
+        if author is not None:
+            ids, shown_as = [author], f"author {author}"
+        else:
+            try:
+                found = authors_named(store, author_name)
+            except ValueError as err:
+                raise UserInputError(f"--author-name: {err}") from None
+            ids, shown_as = [a["author_id"] for a in found], f"the name {author_name!r}"
+            if not json_output:
+                from listener.cli.render import render_authors
+
+                render_authors(err_console, author_name, found)
+            if found and not yes and not typer.confirm(
+                    f"delete all {sum(a['mentions'] for a in found)} mention(s) of these "
+                    f"{len(found)} author id(s)?", err=True):
+                err_console.print("nothing deleted")
+                raise typer.Exit(1)
+        removed = forget_authors(store, ids)
     if json_output:
-        print_json({"author": author, "removed": removed})
+        print_json({"author" if author is not None else "author_name": author or author_name,
+                    "author_ids": ids, "removed": removed})
     else:
-        console.print(f"removed {removed} mention(s) of author {author}")
+        from listener.cli.render import shown
+
+        console.print(f"removed {removed} mention(s) of {shown(shown_as)}", highlight=False)
 
 
 @app.command()
@@ -181,18 +251,11 @@ def check(project: Optional[Path] = ProjectOption):
 
 
 def _register_plugins() -> None:
-    """Command groups that live beside their subject: the model, and the sources."""
-    import importlib
+    """Command groups that live beside their subject (the model, the sources, the demo, the workers) join
+    through the `listener.commands` entry points (listener.cli.plugins)."""
+    from listener.cli.plugins import register_all
 
-    for module_name, attr in (("listener.cli.model", "register"), ("listener.cli.sources", "register"),
-                              ("listener.cli.reddit", "register")):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name != module_name:
-                raise
-            continue
-        getattr(module, attr)(app)
+    register_all(app)
 
 
 _register_plugins()

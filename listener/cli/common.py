@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from listener.config import ConfigError, Settings
-from listener.store.base import Filters
+from listener.store.base import INTERVALS, CursorError, Filters, QueryTooSlow, SeriesTooLong
 
 _err = Console(stderr=True)
 
@@ -28,8 +28,16 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+def print_error(message: str) -> None:
+    """One line on stderr: a red "error:" and the message as plain text (it may quote what a user or a page
+    wrote, so it is never read as markup and never carries control characters)."""
+    from listener.cli.render import shown
+
+    _err.print(f"[bold red]error[/bold red]: {shown(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(where: str, message: str, code: int = 2) -> NoReturn:
-    _err.print(f"[bold red]error[/bold red]: {where}: {message}", highlight=False)
+    print_error(f"{where}: {message}")
     raise typer.Exit(code)
 
 
@@ -47,19 +55,40 @@ def require_project(path):
 def handle_errors():
     """Turn the errors a user can fix into one clear message and exit code 2, never a traceback."""
     from listener.query import QuerySyntaxError
+    from listener.store.base import StoreError
 
     try:
         yield
     except ConfigError as err:
-        _err.print(f"[bold red]error[/bold red]: {err}", highlight=False, markup=False)
+        print_error(str(err))
         raise typer.Exit(2) from None
     except QuerySyntaxError as err:
-        _err.print(f"[bold red]error[/bold red]: query: {err}", highlight=False, markup=False)
-        _err.print(err.caret(), highlight=False, markup=False)
+        print_error(f"query: {err}")
+        if err.caret():
+            _err.print(err.caret(), highlight=False, markup=False)
         raise typer.Exit(2) from None
     except UserInputError as err:
-        _err.print(f"[bold red]error[/bold red]: {err}", highlight=False, markup=False)
+        print_error(str(err))
         raise typer.Exit(2) from None
+    except CursorError as err:
+        print_error(f"--cursor: {err}")
+        raise typer.Exit(2) from None
+    except SeriesTooLong as err:
+        print_error(f"stats: {err}")
+        raise typer.Exit(2) from None
+    except QueryTooSlow as err:
+        print_error(str(err))
+        raise typer.Exit(2) from None
+    except StoreError as err:  # unreachable store, refused query, schema to migrate: the message says what to do
+        from rich.markup import escape
+
+        # a server's reason may quote a scraped document: no markup, no control or bidi characters reach the terminal
+        text = _UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(err))
+        _err.print(f"[bold red]error[/bold red]: store: {escape(text)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class UserInputError(ValueError):
@@ -77,7 +106,11 @@ def parse_time(text: str | None, option: str, now: datetime | None = None) -> da
     match = _RELATIVE.match(text.strip())
     if match:
         unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-        return now - timedelta(**{unit: int(match.group(1))})
+        try:
+            return now - timedelta(**{unit: int(match.group(1))})
+        except (OverflowError, ValueError):
+            raise UserInputError(f"{option}: {text.strip()} reaches back before year 1; "
+                                 "give a date like 2020-01-01 instead") from None
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -86,6 +119,24 @@ def parse_time(text: str | None, option: str, now: datetime | None = None) -> da
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
+
+
+def check_interval(interval: str) -> str:
+    if interval not in INTERVALS:
+        raise UserInputError(f"--interval: expected one of {', '.join(INTERVALS)}, got {interval!r}")
+    return interval
+
+
+def check_tz(tz: str) -> str:
+    """An IANA time-zone name that this machine knows."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(tz)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError; "../x" is a ValueError
+        raise UserInputError(f"--tz: unknown time zone {tz!r}; use an IANA name like UTC, Europe/Berlin or "
+                             "Asia/Tehran") from None
+    return tz
 
 
 _SENTIMENTS = ("negative", "neutral", "positive", "unscored")
@@ -98,6 +149,9 @@ def build_filters(query: str, brands, sources, langs, sentiments, topics, since,
 
     if query.strip():
         parse(query)
+    for option, value in (("--rating-min", rating_min), ("--rating-max", rating_max)):
+        if value is not None and not 0 <= value <= 5:  # also refuses nan, which compares false to everything
+            raise UserInputError(f"{option}: expected a rating from 0 to 5, got {value}")
     for value in sentiments:
         if value not in _SENTIMENTS:
             raise UserInputError(f"--sentiment: expected one of {', '.join(_SENTIMENTS)}, got {value!r}")
@@ -124,5 +178,11 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+# json.dumps escapes C0 controls but writes C1 controls (U+0080-U+009F, which some terminals obey) and
+# bidi overrides raw; escaping them too keeps the output valid JSON with the same values, and safe to print.
+_JSON_UNSAFE = re.compile("[\u007f-\u009f\u202a-\u202e\u2066-\u2069]")
+
+
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(to_jsonable(value), ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(to_jsonable(value), ensure_ascii=False, indent=2)
+    sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")

@@ -8,9 +8,9 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from listener.cli.render import shown
 from listener.cli.common import (
     ProjectOption, SinceOption, UntilOption, build_filters, handle_errors, print_json, settings,
 )
@@ -37,7 +37,7 @@ def _model_errors():
         try:
             yield
         except (ModelUnavailable, FileNotFoundError, TrainingDataError) as err:
-            err_console.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False)
+            err_console.print(f"[bold red]error[/bold red]: {shown(str(err))}", highlight=False)
             raise typer.Exit(2) from None
 
 
@@ -101,10 +101,10 @@ def train(
     if json_output:
         print_json(report)
         return
-    console.print(f"trained on {report['train']} line(s); heads written to {escape(report['heads'])}",
+    console.print(f"trained on {report['train']} line(s); heads written to {shown(report['heads'])}",
                   highlight=False)
     for bad in report["bad_lines"]:
-        err_console.print(f"  [red]{escape(bad['file'])} line {bad['line']}[/red]: {escape(bad['error'])}",
+        err_console.print(f"  [red]{shown(bad['file'])} line {bad['line']}[/red]: {shown(bad['error'])}",
                           highlight=False)
     if "eval" in report:
         render_eval(console, report["eval"], title=f"dev parts, never trained on ({report['eval']['lines']} lines)")
@@ -140,15 +140,15 @@ def evaluate(
         print_json(report)
     else:
         for bad in report["bad_lines"]:
-            err_console.print(f"  [red]line {bad['line']}[/red]: {escape(bad['error'])}", highlight=False)
+            err_console.print(f"  [red]line {bad['line']}[/red]: {shown(bad['error'])}", highlight=False)
         render_eval(console, report, title=f"{file} · model {report['model']}")
         if report["bad_lines"]:
             summary = ", ".join(f"{n} {kind}" for kind, n in report["bad_line_summary"].items())
-            err_console.print(f"skipped {len(report['bad_lines'])} bad line(s): {escape(summary)}", highlight=False)
+            err_console.print(f"skipped {len(report['bad_lines'])} bad line(s): {shown(summary)}", highlight=False)
         unknown = report.get("all", {}).get("topics", {}).get("unknown_gold_topics")
         if unknown:
             err_console.print(f"[yellow]warning[/yellow]: gold topics this model does not know (left out of the "
-                              f"topic scores; add them to the project file): {escape(', '.join(unknown))}",
+                              f"topic scores; add them to the project file): {shown(', '.join(unknown))}",
                               highlight=False)
     if not report.get("scored"):
         raise typer.Exit(1)
@@ -179,7 +179,7 @@ def info(heads: Optional[Path] = HeadsOption,
         print_json(out)
     else:
         for key, value in out.items():
-            console.print(f"[bold]{key}[/bold]: {escape(str(value))}", highlight=False)
+            console.print(f"[bold]{key}[/bold]: {shown(str(value))}", highlight=False)
 
 
 def _num(value) -> str:
@@ -188,7 +188,7 @@ def _num(value) -> str:
 
 def render_eval(console: Console, report: dict, title: str = "") -> None:
     if title:
-        console.print(f"[bold]{escape(title)}[/bold]", highlight=False)
+        console.print(f"[bold]{shown(title)}[/bold]", highlight=False)
     if report.get("two_class"):
         console.print("two-class file (no neutral label): predictions are the larger of negative and positive")
     rows = [(name, m) for name, m in report.get("sets", {}).items()]
@@ -200,12 +200,12 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
         topics = m.get("topics", {})
         neutral = m.get("per_class", {}).get("neutral", {})
         mixed = m.get("mixed")
-        cells.append({"set / language": escape(name), "n": str(m["n"]), "unscored": str(m.get("unscored", 0) or ""),
+        cells.append({"set / language": shown(name), "n": str(m["n"]), "unscored": str(m.get("unscored", 0) or ""),
                       "accuracy": _num(m.get("accuracy")), "macro-recall": _num(m.get("macro_recall")),
                       "macro-F1": _num(m.get("macro_f1")),
                       "pos/neg acc": _num(m.get("positive_negative", {}).get("accuracy")),
                       "neutral recall": _num(neutral.get("recall")) if neutral.get("support") else "",
-                      "mixed predicted": escape(" / ".join(f"{k[:3]} {v}" for k, v in mixed["predicted"].items()))
+                      "mixed predicted": shown(" / ".join(f"{k[:3]} {v}" for k, v in mixed["predicted"].items()))
                       if mixed else "",
                       "topic micro-F1": _num(topics.get("micro_f1")),
                       "topic false-fire": _num(topics.get("false_fire_rate"))})
@@ -221,7 +221,7 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
     confusion_rows = list(languages.items()) + ([("all", report["all"])] if len(languages) > 1 else [])
     for name, m in confusion_rows:
         conf = m["confusion"]
-        table = Table("true \\ predicted", *conf.get("columns", conf["labels"]), title=f"confusion matrix: {escape(name)}")
+        table = Table("true \\ predicted", *conf.get("columns", conf["labels"]), title=f"confusion matrix: {shown(name)}")
         for label, row in zip(conf["labels"], conf["rows_true_columns_predicted"]):
             table.add_row(label, *[str(v) for v in row])
         console.print(table)
@@ -231,11 +231,11 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
                       title=f"topics (micro-F1 {_num(topics['micro_f1'])}, macro-F1 {_num(topics['macro_f1'])}, "
                             f"false-fire on {topics['no_topic_lines']} no-topic lines {_num(topics['false_fire_rate'])})")
         for label, t in topics["per_topic"].items():
-            table.add_row(escape(label), _num(t["precision"]), _num(t["recall"]), _num(t["f1"]), str(t["support"]))
+            table.add_row(shown(label), _num(t["precision"]), _num(t["recall"]), _num(t["f1"]), str(t["support"]))
         console.print(table)
     if report.get("unscored"):
         counts = ", ".join(f"{lang} {n}" for lang, n in report["unscored"].items())
-        console.print(f"unscored (language not covered; counted as misses above): {escape(counts)}", highlight=False)
+        console.print(f"unscored (language not covered; counted as misses above): {shown(counts)}", highlight=False)
 
 
 def rescore(
@@ -272,7 +272,7 @@ def rescore(
                       f"(language not covered), {report.changed} changed; labels {report.labels}")
         if report.kept_topics:
             console.print(f"kept topics this model does not know (run with --project to re-score them): "
-                          f"{escape(', '.join(f'{k} ({v})' for k, v in sorted(report.kept_topics.items())))}",
+                          f"{shown(', '.join(f'{k} ({v})' for k, v in sorted(report.kept_topics.items())))}",
                           highlight=False)
 
 

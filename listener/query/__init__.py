@@ -73,12 +73,19 @@ from listener.text import normalise, normalise_term, tokens
 
 __all__ = [
     "Term", "Near", "Filter", "Not", "And", "Or", "Node", "QuerySyntaxError", "parse", "render",
-    "FILTER_FIELDS", "FIELDS", "DEFAULT_NEAR", "author_key", "site_key", "COMPILERS", "register_compiler",
+    "QueryTooLarge", "FILTER_FIELDS", "FIELDS", "DEFAULT_NEAR", "author_key", "site_key", "COMPILERS", "register_compiler",
 ]
 
 DEFAULT_NEAR = 10  # `NEAR` with no /n, as in FTS5
 MAX_NEAR = 10_000  # FTS5 reads the distance into an int; a cap keeps absurd values from overflowing it
 MAX_DEPTH = 64  # nesting of ( and NOT; the parser is recursive, so this bounds the Python stack
+# What one query may ask for. Every search and every stored mention's brand match runs the whole tree, and
+# SQLite refuses expressions deeper than 1,000; a brand's real query (names, misspellings, products,
+# exclusions) stays far below these. Measured: 500 ORed words or site: filters search in ~0.1 s.
+MAX_QUERY_CHARS = 20_000
+MAX_TERMS = 500  # words, phrases and field filters (each side of a NEAR counts)
+MAX_PREFIXES = 100  # `word*`: each expands to every indexed word that starts so
+MAX_NEAR_PAIRS = 400  # NEAR with alternatives on both sides runs one proximity check per pair
 FILTER_FIELDS = ("author", "lang", "site", "source")
 FIELDS = tuple(sorted(FILTER_FIELDS + ("title",)))
 
@@ -201,6 +208,20 @@ class QuerySyntaxError(ValueError):
         return (type(self), (self.message, self.query, self.position, self.expected))
 
 
+class QueryTooLarge(QuerySyntaxError):
+    """A query that parses but asks for more than one search may (see MAX_TERMS): no position to point at."""
+
+    def __init__(self, message: str, query: str = "", position: int = 0, expected: str | None = None):
+        super().__init__(message, query, position, expected)
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def caret(self) -> str:
+        return ""
+
+
 # ---------------------------------------------------------------- lexer
 
 # Token kinds. WORD text is the raw word; PHRASE text is the raw inside of the quotes.
@@ -297,7 +318,37 @@ _STARTS_ITEM = {WORD, PHRASE, LPAREN, MINUS, FIELD, NOT_}
 
 def parse(query: str) -> Node:
     """Parse a query into its AST; raises QuerySyntaxError (a ValueError) with the position of the problem."""
-    return _Parser(query).parse()
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryTooLarge(f"the query is {len(query):,} characters long; the most is {MAX_QUERY_CHARS:,} "
+                            "(split it into several brands or queries)")
+    node = _Parser(query).parse()
+    _check_size(node, query)
+    return node
+
+
+def _check_size(node: Node, query: str) -> None:
+    """Refuse a query that asks for more than one search should do (see MAX_TERMS and its neighbours)."""
+    terms = prefixes = pairs = 0
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (And, Or)):
+            stack.extend(item.children)
+        elif isinstance(item, Not):
+            stack.append(item.child)
+        elif isinstance(item, Near):
+            terms += len(item.left) + len(item.right)
+            prefixes += sum(t.prefix for t in item.left + item.right)
+            pairs += len(item.left) * len(item.right)
+        else:
+            terms += 1
+            prefixes += bool(getattr(item, "prefix", False))
+    for count, most, what in ((terms, MAX_TERMS, "words, phrases and field filters"),
+                              (prefixes, MAX_PREFIXES, "prefix searches (word*)"),
+                              (pairs, MAX_NEAR_PAIRS, "NEAR pairs (alternatives left x right)")):
+        if count > most:
+            raise QueryTooLarge(f"the query has {count:,} {what}; the most is {most:,} "
+                                "(split it into several brands or queries)")
 
 
 class _Parser:

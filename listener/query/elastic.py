@@ -29,16 +29,24 @@ How each node compiles, and why:
 - Not -> `bool` `must_not` (alone it means "everything but"), And -> `bool` `must` (filters in `filter`),
   Or -> `bool` `should` with `minimum_should_match` 1.
 
-Limits: `span_multi` (prefix inside a phrase or NEAR) fails with "too many clauses" when the prefix
-expands to more terms than `indices.query.bool.max_clause_count`; a plain prefix word does not.
+Ranking: top-level clauses on `title` carry a boost equal to the SQLite store's bm25 title weight
+(FIELD_BOOST), so a word in the title counts double in both back ends.
+
+Limits: the text fields index prefixes of 1..10 characters (`index_prefixes` in the mapping), so a prefix
+inside a phrase or NEAR (`span_multi`) is one term on the prefix field, never an expansion; only a prefix
+longer than 10 characters expands, and if the server still refuses (too_many_clauses) the store raises
+QueryRejected with a message, never a traceback.
 """
 
 from __future__ import annotations
 
 from listener.query import And, Filter, Near, Node, Not, Or, Term, author_key, register_compiler
+from listener.store.sqlite import BM25_WEIGHTS
 from listener.text import normalise, tokens
 
 TEXT_FIELDS = ("title", "body")
+#: a word in the title weighs as in the SQLite store (its bm25 column weights), so both rank alike
+FIELD_BOOST = {"title": BM25_WEIGHTS[0] / BM25_WEIGHTS[1], "body": 1.0}
 
 
 def domain_parts(domain: str | None) -> list[str]:
@@ -101,12 +109,17 @@ def _on_fields(fields: tuple[str, ...], build) -> dict:
     return {"bool": {"should": [build(f) for f in fields], "minimum_should_match": 1}}
 
 
+def _boost(field: str) -> dict:
+    """The boost of a top-level clause on `field` (none for weight 1: the DSL stays as short as before)."""
+    return {"boost": FIELD_BOOST[field]} if FIELD_BOOST[field] != 1.0 else {}
+
+
 def _term(term: Term, field: str) -> dict:
     if not term.prefix:
-        return {"match_phrase": {field: {"query": " ".join(term.tokens)}}}
+        return {"match_phrase": {field: {"query": " ".join(term.tokens), **_boost(field)}}}
     if len(term.tokens) == 1:
-        return {"prefix": {field: {"value": term.tokens[0]}}}
-    return _span(term, field)
+        return {"prefix": {field: {"value": term.tokens[0], **_boost(field)}}}
+    return {"span_near": {**_span(term, field)["span_near"], **_boost(field)}}
 
 
 def _span(term: Term, field: str) -> dict:
@@ -126,7 +139,7 @@ def _side(terms: tuple[Term, ...], field: str) -> dict:
 
 def _near(node: Near, field: str) -> dict:
     return {"span_near": {"clauses": [_side(node.left, field), _side(node.right, field)],
-                          "slop": node.distance, "in_order": False}}
+                          "slop": node.distance, "in_order": False, **_boost(field)}}
 
 
 def _filter(node: Filter) -> dict:

@@ -7,11 +7,13 @@ A back end registers itself the same way an outside one would: `@register("schem
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Callable
 
-from listener.store.base import Filters, Hit, Page, Store, UpsertResult
+from listener.store.base import Filters, Hit, Page, Store, StoreConfigError, StoreError, UpsertResult
 
-__all__ = ["Filters", "Hit", "Page", "Store", "UpsertResult", "BACKENDS", "register", "open_store"]
+__all__ = ["Filters", "Hit", "Page", "Store", "StoreError", "UpsertResult", "BACKENDS", "register", "open_store",
+           "redact_url"]
 
 #: scheme -> factory taking the URL
 BACKENDS: dict[str, Callable[[str], Store]] = {}
@@ -37,5 +39,11 @@ def open_store(url: str) -> Store:
         factory = BACKENDS[scheme]
     except KeyError:
         known = ", ".join(sorted(set(BACKENDS) | set(_BUILTIN_MODULES)))
-        raise ValueError(f"unknown store URL scheme {scheme!r} in {url!r}; known: {known}") from None
+        raise StoreConfigError(f"unknown store URL scheme {scheme!r} in {redact_url(url)!r} (LISTENER_STORE); "
+                               f"known: {known}") from None
     return factory(url)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password in it replaced by ***, for messages and logs."""
+    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)

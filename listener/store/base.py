@@ -16,6 +16,18 @@ from listener.model import Mention
 TermField = Literal["sentiment", "topic", "source", "brand", "lang", "author", "domain"]
 TERM_FIELDS: tuple[str, ...] = ("sentiment", "topic", "source", "brand", "lang", "author", "domain")
 # Bucket sizes the time series accepts, in seconds.
+class SeriesTooLong(ValueError):
+    """A time series would have more buckets than anyone can read: the range or the interval must change."""
+
+
+class QueryTooSlow(ValueError):
+    """A read (search, count, statistics) ran past the store's time limit and was stopped."""
+
+
+class CursorError(ValueError):
+    """A search cursor that this store did not make for this kind of search."""
+
+
 INTERVALS: dict[str, int] = {"5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "3h": 10800, "6h": 21600,
                              "12h": 43200, "1d": 86400}
 
@@ -121,3 +133,54 @@ class Store(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# ---------------------------------------------------------------- errors a user or operator can act on
+
+
+class StoreError(Exception):
+    """A store failure with a one-line message that says what failed and how to fix it (the CLI prints it
+    and exits 2). Messages never contain credentials."""
+
+
+class StoreUnavailable(StoreError, ConnectionError):
+    """The store cannot be reached or refused the connection (address, TLS, credentials, version). A
+    ConnectionError (an OSError) too, so task runners that retry connection failures retry this."""
+
+
+class StoreConfigError(StoreError, ValueError):
+    """The store URL or a store setting is wrong (unknown scheme, bad index name, unreadable CA file)."""
+
+
+class SchemaMismatch(StoreError):
+    """The stored index was made by another version of listener; the message names the migration."""
+
+
+class QueryRejected(StoreError, ValueError):
+    """The back end refused a syntactically valid query (too many clauses or buckets, a bad cursor)."""
+
+
+class InvalidCursor(CursorError, QueryRejected):
+    """A cursor the back end cannot use: damaged, forged, or its point in time expired."""
+
+
+class TooManyBuckets(SeriesTooLong, QueryRejected):
+    """An aggregation over the cluster's search.max_buckets (or listener's own bucket limit)."""
+
+
+class WriteFailed(StoreError, RuntimeError):
+    """Some documents of a batch were not written after retries; the batch must be retried as a whole (upserts
+    are idempotent) or sent to the dead-letter list. `failures` holds (mention id, reason). A RuntimeError
+    too: a busy cluster may take the batch later, so task runners retry it (and dead-letter it at the end)."""
+
+    def __init__(self, failures: list[tuple[str, str]], written: int = 0):
+        self.failures = failures
+        self.written = written
+        shown = "; ".join(f"{mention_id}: {reason}" for mention_id, reason in failures[:3])
+        more = f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
+        super().__init__(f"{len(failures)} mention(s) of the batch were not stored: {shown}{more}")
+
+
+class ErasureIncomplete(StoreError, RuntimeError):
+    """forget_author could not prove the author's mentions are gone; running it again is safe (and a task
+    runner that retries RuntimeErrors will)."""

@@ -46,6 +46,7 @@ so a failed batch leaves nothing behind and can be retried whole.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import json
@@ -54,6 +55,7 @@ import math
 import re
 import sqlite3
 import threading
+import time
 from bisect import bisect_right
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -62,8 +64,11 @@ from typing import Iterator, Literal, Sequence
 from zoneinfo import ZoneInfo
 
 from listener.model import Mention
+from listener.privacy import private_file
 from listener.store import register
-from listener.store.base import INTERVALS, TERM_FIELDS, Filters, Hit, Page, Store, UpsertResult
+from listener.store.base import (
+    INTERVALS, TERM_FIELDS, CursorError, Filters, Hit, Page, QueryTooSlow, SeriesTooLong, Store, UpsertResult,
+)
 from listener.text import normalise, tokens
 
 log = logging.getLogger(__name__)
@@ -78,6 +83,7 @@ BM25_WEIGHTS = (2.0, 1.0)
 SNIPPET_CHARS = 200
 _SNIPPET_LEAD = 60  # characters of context kept before the first match
 MAX_BUCKETS = 100_000
+_PROGRESS_STEPS = 10_000
 #: a date-sorted search walks at most this many text matches before switching to the general plan
 DRIVE_BUDGET = 2000
 
@@ -189,11 +195,15 @@ class SqliteStore(Store):
     #: track_total_hits does: counting a million matches exactly costs more than the page itself.
     #: `count()` (statistics) is always exact. None counts exactly everywhere.
     count_limit: int | None = 10_000
+    #: seconds a search, count or aggregation may run before it is stopped (QueryTooSlow). A hostile or
+    #: careless query (thousands of one-letter prefixes NEAR each other) must not hold a core and gigabytes
+    #: for minutes; normal searches take milliseconds (bench/bench_store.py). None: no limit.
+    query_timeout: float | None = 20.0
 
     def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 10.0):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # other people's words and names: owner-only, from the first byte
         self._lock = threading.RLock()
         # isolation_level=None: no implicit transactions; upsert and forget_author open their own.
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
@@ -203,6 +213,9 @@ class SqliteStore(Store):
         self._totals: dict[tuple, tuple[tuple, int]] = {}
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # Deleted rows are overwritten with zeros, not left in free pages: `forget` must leave no trace,
+            # and stock SQLite builds have this off.
+            self._db.execute("PRAGMA secure_delete=ON")
             # NORMAL in WAL mode: a crash of the process loses nothing; a power cut may lose the last commits.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA temp_store=MEMORY")
@@ -316,15 +329,29 @@ class SqliteStore(Store):
         return candidate
 
     def forget_author(self, author_id: str) -> int:
-        with self._lock, self._transaction():
-            rowids = [(r[0],) for r in self._db.execute("SELECT rowid FROM mentions WHERE author_id = ?",
-                                                         (author_id,))]
+        with self._lock:
+            with self._transaction():
+                rowids = [(r[0],) for r in self._db.execute("SELECT rowid FROM mentions WHERE author_id = ?",
+                                                             (author_id,))]
+                if rowids:
+                    self._db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", rowids)
+                    for table in _SIDE_TABLES + ("mention_docs", "mentions"):
+                        self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
+                    self._writes += 1
             if rowids:
-                self._db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", rowids)
-                for table in _SIDE_TABLES + ("mention_docs", "mentions"):
-                    self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
-                self._writes += 1
+                self._scrub()
             return len(rowids)
+
+    def _scrub(self) -> None:
+        """Leave no trace of deleted rows: FTS5 keeps a deleted document's words in its index segments until
+        they are merged, so merge them all; then copy the WAL (which still holds the old pages) into the
+        database and truncate it. secure_delete (set at open) has zeroed the freed pages and cells."""
+        with self._transaction():
+            self._db.execute("INSERT INTO mentions_fts (mentions_fts) VALUES ('optimize')")
+        busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:
+            log.warning("%s: another process is reading; the forgotten rows leave the WAL file at its next "
+                        "checkpoint", self.path)
 
     def optimize(self) -> None:
         """Merge the FTS5 index into one segment and refresh planner statistics (after a bulk load)."""
@@ -359,7 +386,7 @@ class SqliteStore(Store):
                 (json.dumps([_band_key(band) for band in bands]),))]
 
     def count(self, filters: Filters) -> int:
-        with self._lock:
+        with self._reading():
             return self._count(_select(filters), None)
 
     def _count(self, sel: "_Selection", count_limit: int | None) -> int:
@@ -402,7 +429,7 @@ class SqliteStore(Store):
         rank = sel.query.rank if sel.query else None
         kind = "r" if sort == "relevance" and rank else "d"
         after = _decode_cursor(cursor, kind)
-        with self._lock:
+        with self._reading():
             total = self._count(sel, self.count_limit)
             if kind == "d":
                 rows = self._date_page(sel, None if after is None else after[0], limit + 1)
@@ -526,7 +553,7 @@ class SqliteStore(Store):
             source, params = f"FROM {join.split()[1]} t WHERE 1{sel.rowid_conditions('t.rowid')}", []
         else:
             source, params = sel.from_where(join, columns=not join)
-        with self._lock:
+        with self._reading():
             return [(r[0], r[1]) for r in self._db.execute(
                 f"SELECT {value} AS v, count(*) AS n {source} AND v IS NOT NULL "
                 f"GROUP BY v ORDER BY n DESC, v LIMIT ?", [*params, size])]
@@ -543,13 +570,31 @@ class SqliteStore(Store):
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}") from None
         zone = ZoneInfo(tz)
         value, join = _term_sql(split) if split else ("'all'", "")
-        source, params = _select(filters).from_where(join, columns=bool(split) and not join)
-        with self._lock:
+        selection = _select(filters)
+        source, params = selection.from_where(join, columns=bool(split) and not join)
+        with self._reading():
             # two statements: SQLite answers a lone min() or max() from the b-tree's edge, both together by a scan
             oldest = self._db.execute("SELECT min(rowid) FROM mentions").fetchone()[0]
             newest = self._db.execute("SELECT max(rowid) FROM mentions").fetchone()[0]
             if oldest is None:
                 return []
+            # The series spans what the filter selects, not the table: one row dated 0001-01-01 or 9999
+            # must not stretch (or break) every series.
+            oldest = oldest if selection.lo is None else max(oldest, selection.lo)
+            newest = newest if selection.hi is None else min(newest, selection.hi - 1)
+            if oldest > newest:
+                return []
+            if ((newest - oldest) >> SLOT_BITS) // step >= MAX_BUCKETS:
+                # The edges are far apart; the selected rows may not be: look (one scan of the selection).
+                oldest, newest = self._db.execute(f"SELECT min(m.rowid), max(m.rowid) {source}", params).fetchone()
+                if oldest is None:
+                    return []
+                if ((newest - oldest) >> SLOT_BITS) // step >= MAX_BUCKETS:
+                    first, last = ((_EPOCH + timedelta(seconds=r >> SLOT_BITS)).date().isoformat()
+                                   for r in (oldest, newest))
+                    raise SeriesTooLong(f"the selected mentions run from {first} to {last}: more "
+                                        f"than {MAX_BUCKETS:,} buckets of {interval}; narrow it with --since/--until "
+                                        "or choose a larger --interval")
             segments = _offset_segments(tz, (oldest >> SLOT_BITS) // 86400, (newest >> SLOT_BITS) // 86400)
             offset_sql = _offset_case(segments)
             shift = 86400 * 1_000_000  # keeps the division's operand positive, so / floors; a multiple of step
@@ -576,7 +621,7 @@ class SqliteStore(Store):
             if current >= last:
                 return out
             if len(out) >= MAX_BUCKETS:
-                raise ValueError(f"more than {MAX_BUCKETS} buckets; choose a larger interval or a shorter range")
+                raise SeriesTooLong(f"more than {MAX_BUCKETS:,} buckets; choose a larger interval or a shorter range")
             current = _next_bucket(current, step, zone, transitions)
 
     def close(self) -> None:
@@ -593,6 +638,26 @@ class SqliteStore(Store):
 
     def _transaction(self):
         return _Transaction(self._db)
+
+    @contextlib.contextmanager
+    def _reading(self):
+        """The store's lock, and a time limit on what runs under it (SQLite's progress handler)."""
+        with self._lock:
+            if self.query_timeout is None:
+                yield
+                return
+            deadline = time.monotonic() + self.query_timeout
+            # Called every N virtual-machine steps (~a millisecond); a true result interrupts the statement.
+            self._db.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
+            try:
+                yield
+            except sqlite3.OperationalError as err:
+                if str(err) != "interrupted":
+                    raise
+                raise QueryTooSlow(f"the search ran longer than {self.query_timeout:g} s and was stopped; narrow "
+                                   "it (a date range, fewer or longer prefixes, fewer NEARs)") from None
+            finally:
+                self._db.set_progress_handler(None, 0)
 
 
 class _Transaction:
@@ -789,6 +854,13 @@ def _bounds(column: str, lo: int | None, hi: int | None) -> str:
 # ---------------------------------------------------------------- cursors
 
 
+def _cursor_key_ok(kind: str, key: list) -> bool:
+    """A date key is [rowid]; a relevance key [score, rowid]. Checked so an edited cursor is a ValueError,
+    not a TypeError in the comparison or a silently wrong page (the store contract's forged-cursor test)."""
+    types = ((int,),) if kind == "d" else ((int, float), (int,))
+    return len(key) == len(types) and all(isinstance(v, t) and not isinstance(v, bool) for v, t in zip(key, types))
+
+
 def _encode_cursor(kind: str, key: list) -> str:
     raw = json.dumps([kind, *key], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -799,11 +871,11 @@ def _decode_cursor(cursor: str | None, kind: str) -> list | None:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(data, list) or data[0] != kind or len(data) != (2 if kind == "d" else 3):
+        if not isinstance(data, list) or not data or data[0] != kind or not _cursor_key_ok(kind, data[1:]):
             raise ValueError
         return data[1:]
     except (ValueError, TypeError, IndexError, UnicodeDecodeError):
-        raise ValueError("invalid cursor for this search; start again without one") from None
+        raise CursorError("invalid cursor for this search; start again without one") from None
 
 
 # ---------------------------------------------------------------- snippets
@@ -885,7 +957,12 @@ def snippet(mention: Mention, terms: Sequence[tuple[tuple[str, ...], bool]]) -> 
 # ---------------------------------------------------------------- time zones
 
 
+_FIRST_SECOND = int(datetime(1, 1, 2, tzinfo=timezone.utc).timestamp())  # a day in, so no offset leaves year 1
+_LAST_SECOND = int(datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp())
+
+
 def _offset_at(t: int, zone: ZoneInfo) -> int:
+    t = min(max(t, _FIRST_SECOND), _LAST_SECOND)  # rows dated at datetime's edges get the edge's offset
     return int(datetime.fromtimestamp(t, zone).utcoffset().total_seconds())
 
 

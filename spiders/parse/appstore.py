@@ -56,6 +56,8 @@ def parse_appstore_feed(body: bytes | str, *, app_id: str, country: str, page: i
         data = json.loads(body)
     except ValueError as err:
         raise MalformedPage(f"not JSON ({err})") from None
+    except RecursionError:
+        raise MalformedPage("JSON nested too deeply to read") from None
     feed = data.get("feed") if isinstance(data, dict) else None
     if not isinstance(feed, dict):
         raise MalformedPage("no 'feed' object")

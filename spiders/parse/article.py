@@ -74,15 +74,38 @@ def strip_heading(body: str, *titles: str | None) -> str:
     return body
 
 
+# trafilatura drops every non-printable character, and the zero-width joiners are "format" characters to
+# Python, so «شبکه‌های» (ZWNJ, the Persian half-space) came out as «شبکههای», another spelling. They ride
+# through as printable stand-ins that no page uses (Tifinagh modifier letters; checked absent first).
+_JOINERS = ("\u200c", "\u200d")
+_STAND_INS = (("\u2d6f", "\u2d7f"), ("\ua9cf", "\ua9e6"), ("\U00016b40", "\U00016b41"))
+
+
+def _joiner_stand_ins(text: str) -> tuple[str, str] | None:
+    if not any(joiner in text for joiner in _JOINERS):
+        return None
+    return next((pair for pair in _STAND_INS if not any(c in text for c in pair)), None)
+
+
 def main_text(text: str, url: str) -> dict[str, Any] | None:
     """trafilatura's main text and metadata (title, author, date), or None when there is none."""
     import trafilatura
 
+    stand_ins = _joiner_stand_ins(text)
+    if stand_ins:
+        for joiner, stand_in in zip(_JOINERS, stand_ins):
+            text = text.replace(joiner, stand_in)
     document = trafilatura.bare_extraction(text, url=url, with_metadata=True, include_comments=True,
                                            include_tables=False, favor_recall=True)
     if document is None:
         return None
     data = document.as_dict() if hasattr(document, "as_dict") else dict(document)
+    if stand_ins:
+        for key, value in data.items():
+            if isinstance(value, str):
+                for joiner, stand_in in zip(_JOINERS, stand_ins):
+                    value = value.replace(stand_in, joiner)
+                data[key] = value
     return data if (data.get("text") or "").strip() else None
 
 

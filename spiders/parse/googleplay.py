@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 import lxml.html
 
 from listener.model import Mention
+from listener.text import normalise
 from spiders.parse import MalformedPage, ParseResult
 from spiders.parse.numbers import parse_count
 from spiders.parse.schemaorg import aggregate_of, extract_nodes, parse_html
@@ -26,9 +27,40 @@ from spiders.parse.text import clean_text, first
 SOURCE = "google_play"
 _CALLBACK = re.compile(r"AF_initDataCallback\s*\(\s*\{")
 _DATA = re.compile(r"\bdata\s*:\s*(?:function\s*\(\s*\)\s*\{\s*return\s+)?(?=\[)")
-_DETAIL_LABELS = {"updated": "updated", "updated on": "updated", "installs": "installs", "downloads": "installs",
-                  "current version": "version", "version": "version", "requires android": "requires_android",
-                  "content rating": "content_rating", "offered by": "offered_by"}
+# The details list's labels as Google Play prints them in the page's language (hl=): English, Persian,
+# Arabic (the languages listener scores) and the other large Play locales. Keys are folded with
+# listener.text.normalise, so letter variants and ZWNJ do not matter.
+_LABELS_BY_FIELD = {
+    "updated": ["updated", "updated on", "به روزرسانی شده در", "به‌روزرسانی‌شده در", "به‌روزرسانی", "تاريخ التحديث",
+                "آخر تحديث", "actualizada", "actualizado", "actualizado el", "mise à jour", "mis à jour le",
+                "aktualisiert", "aktualisiert am", "atualizada em", "atualizado em", "aggiornata", "aggiornato il",
+                "güncellendi", "güncellenme tarihi", "обновлено", "更新日"],
+    "installs": ["installs", "downloads", "دفعات نصب", "تعداد نصب", "بارگیری‌ها", "عمليات التثبيت", "مرات التنزيل",
+                 "التنزيلات", "descargas", "instalaciones", "installations", "téléchargements", "installationen",
+                 "instalações", "installazioni", "download", "yükleme sayısı", "indirme", "количество установок",
+                 "скачивания", "ダウンロード数"],
+    "version": ["current version", "version", "نسخه فعلی", "نسخه", "الإصدار الحالي", "الإصدار", "versión actual",
+                "version actuelle", "aktuelle version", "versão atual", "versione corrente", "mevcut sürüm",
+                "текущая версия"],
+    "requires_android": ["requires android", "android مورد نیاز", "نیازمند android", "يتطلب android",
+                         "requiere android", "nécessite android", "erforderliche android-version",
+                         "requer android", "android richiesto", "gereken android sürümü",
+                         "требуемая версия android"],
+    "content_rating": ["content rating", "رده‌بندی محتوا", "رده بندی محتوا", "تقييم المحتوى", "calificación del contenido",
+                       "clasificación de contenido", "classification du contenu", "altersfreigabe",
+                       "classificação do conteúdo", "classificazione contenuti", "i̇çerik derecelendirmesi",
+                       "içerik derecelendirmesi", "возрастные ограничения"],
+    "offered_by": ["offered by", "ارائه‌شده توسط", "ارائه شده توسط", "تقديم", "مقدم من", "ofrecida por", "ofrecido por",
+                   "offerte par", "offert par", "angeboten von", "oferecido por", "offerta da", "sunan",
+                   "продавец"],
+}
+
+
+def _label_key(text: str) -> str:
+    return " ".join(normalise(text).strip().rstrip(":：").split())
+
+
+_DETAIL_LABELS = {_label_key(label): field for field, labels in _LABELS_BY_FIELD.items() for label in labels}
 
 
 def app_url(base: str, package: str, lang: str = "en", country: str | None = None) -> str:
@@ -119,7 +151,7 @@ def app_details(tree: lxml.html.HtmlElement, text: str, url: str) -> dict[str, A
     for label in tree.xpath("//div | //span"):
         if len(label) or not label.text:
             continue
-        key = _DETAIL_LABELS.get(label.text.strip().lower())
+        key = _DETAIL_LABELS.get(_label_key(label.text))
         if key and key not in info:
             value = label.getnext()
             if value is not None:  # its first text: the rest is links and badges ("Learn More")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from typing import Callable, Iterable
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import lxml.html
 
@@ -20,6 +21,7 @@ from listener.model import Mention, stable_hash
 from spiders.parse import ParseResult
 from spiders.parse.dates import parse_date
 from spiders.parse.numbers import parse_count, parse_rating
+from spiders.parse.schemaorg import next_page_url
 from spiders.parse.text import clean_text
 
 _ONE = re.compile(r"^\s*(one|a|un|une|ein|eine|uno|una|um|een)\b", re.IGNORECASE)
@@ -36,7 +38,9 @@ def _text(element: lxml.html.HtmlElement | None) -> str:
     for node in element.iter():
         if node.tag == "br":
             parts.append("\n")
-        if node.text and node.tag not in ("script", "style"):
+        # comments and processing instructions have a non-string tag; their text is not on the page
+        # ("<!-- 5 -->2,345 global ratings" read as 5 before)
+        if node.text and isinstance(node.tag, str) and node.tag not in ("script", "style"):
             parts.append(node.text)
         if node is not element and node.tail:
             parts.append(node.tail)
@@ -67,7 +71,11 @@ def data_hook(tree: lxml.html.HtmlElement, url: str, *, source: str, brands: Ite
         if published is None:
             result.skipped.append(f"review {native_id}: no readable date ({date_text!r})")
             continue
-        votes = 1 if helpful and _ONE.match(helpful) else parse_count(helpful)
+        # "One person found this helpful" has no digit; "A 3 personas les ha parecido esto útil" starts with
+        # the Spanish "A" (to) but has its number
+        votes = parse_count(helpful)
+        if votes is None and helpful and _ONE.match(helpful):
+            votes = 1
         country = _REVIEWED_IN.match(date_text)
         extra = {"country": country.group(1)} if country else {}
         if block.xpath('.//*[@data-hook="avp-badge" or @data-hook="avp-badge-linkless"]'):
@@ -84,8 +92,54 @@ def data_hook(tree: lxml.html.HtmlElement, url: str, *, source: str, brands: Ite
                  "count": parse_count(_text(total)) if total is not None else None}
     if any(v is not None for v in aggregate.values()):
         result.info["aggregate"] = aggregate
+    result.next_url = next_list_page(tree, url)
     return result
 
+
+_PAGE_PARAMS = ("pageNumber", "page", "pageNo", "p", "pg")
+
+
+def _page_number(url: str) -> tuple[str, int] | None:
+    query = parse_qs(urlsplit(url).query)
+    for name in _PAGE_PARAMS:
+        values = query.get(name)
+        if values and values[0].isdigit():
+            return name, int(values[0])
+    return None
+
+
+def next_list_page(tree: lxml.html.HtmlElement, url: str) -> str | None:
+    """The next page of a review list without schema.org: the list's own "next" control (a-last), a
+    rel=next or "next" link, else a link to this page with its page-number parameter one higher
+    (`?pageNumber=2` from the first page, which itself often has no such parameter)."""
+    for href in tree.xpath('//*[contains(concat(" ", normalize-space(@class), " "), " a-last ")]//a/@href'):
+        if href and not href.startswith(("#", "javascript:")):
+            return urljoin(url, href)
+    generic = next_page_url(tree, url)
+    if generic:
+        return generic
+    current = _page_number(url)
+    wanted = (current[1] if current else 1) + 1
+    here = urlsplit(url)
+    for href in tree.xpath("//a/@href"):
+        target = urljoin(url, href)
+        found = _page_number(target)
+        if found and found[1] == wanted and (current is None or found[0] == current[0]) \
+                and urlsplit(target).path == here.path:
+            return target
+    return None
+
+
+# Data a page's own JavaScript renders into reviews; we can see it but do not read it.
+_EMBEDDED_REVIEWS = re.compile(r'["\'](?:reviews?|reviewBody|reviewText|ratingValue|starRating)["\']\s*:', re.I)
+
+
+def reviews_in_embedded_json(tree: lxml.html.HtmlElement) -> bool:
+    """Whether the page's reviews sit only in a script's JSON (a layout no parser here reads)."""
+    for script in tree.xpath('//script[not(@type="application/ld+json")]'):
+        if _EMBEDDED_REVIEWS.search(script.text_content() or ""):
+            return True
+    return False
 
 PROFILES: list[Callable[..., ParseResult]] = [data_hook]
 

@@ -73,6 +73,24 @@ def normalise(value: Any) -> Any:
     return value
 
 
+MAX_JSONLD_DEPTH = 64  # real schema.org data nests a handful of levels; deeper is an attack on the stack
+
+
+def nesting_depth(value: Any) -> int:
+    """How deeply lists and objects nest in parsed JSON (iterative: the input may be built to be deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth > MAX_JSONLD_DEPTH:
+                return depth
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
 def jsonld_blocks(tree: lxml.html.HtmlElement) -> tuple[list[Any], list[str]]:
     """Every JSON-LD block that parses, and one problem line per block that does not."""
     blocks, problems = [], []
@@ -81,14 +99,25 @@ def jsonld_blocks(tree: lxml.html.HtmlElement) -> tuple[list[Any], list[str]]:
         if not raw.strip():
             continue
         try:
-            blocks.append(json.loads(raw, strict=False))
-            continue
+            block = json.loads(raw, strict=False)
         except ValueError:
             pass
+        except RecursionError:
+            problems.append(f"JSON-LD block {number} is nested too deeply to read (skipped)")
+            continue
+        else:
+            if nesting_depth(block) > MAX_JSONLD_DEPTH:
+                problems.append(f"JSON-LD block {number} nests deeper than {MAX_JSONLD_DEPTH} levels (skipped)")
+            else:
+                blocks.append(block)
+            continue
         try:  # extruct's fallback: comments around the JSON
             import jstyleson
 
-            blocks.append(jstyleson.loads(_HTML_COMMENT_LINE.sub("", raw), strict=False))
+            block = jstyleson.loads(_HTML_COMMENT_LINE.sub("", raw), strict=False)
+            if nesting_depth(block) > MAX_JSONLD_DEPTH:
+                raise ValueError(f"nests deeper than {MAX_JSONLD_DEPTH} levels")
+            blocks.append(block)
         except Exception as err:  # jstyleson raises assorted errors on broken input
             problems.append(f"JSON-LD block {number} is broken ({type(err).__name__}: {str(err)[:80]})")
     return blocks, problems

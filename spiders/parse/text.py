@@ -21,9 +21,20 @@ def _codec(name: str | None) -> str | None:
         return None
 
 
+def _plausible(encoding: str | None, body: bytes) -> str | None:
+    """`encoding`, unless the bytes cannot be in it. UTF-16 and UTF-32 put a NUL byte beside every ASCII
+    character of the markup, so a body without NULs is not in them, whatever a misconfigured server says
+    (browsers decode such pages as UTF-8 too: a <meta> naming UTF-16 means UTF-8 in the HTML standard)."""
+    if encoding and encoding.startswith(("utf_16", "utf_32")) and b"\x00" not in body[:4096]:
+        return None
+    return encoding
+
+
 def declared_encoding(body: bytes, content_type: str | None = None) -> str | None:
-    """The charset a page claims: the Content-Type header first, then <meta charset> / http-equiv."""
-    return _codec(http_content_type_encoding(content_type or "")) or _codec(html_body_declared_encoding(body))
+    """The charset a page claims and its bytes allow: the Content-Type header first, then <meta charset> /
+    http-equiv."""
+    header = _plausible(_codec(http_content_type_encoding(content_type or "")), body)
+    return header or _plausible(_codec(html_body_declared_encoding(body)), body)
 
 
 def decode_body(body: bytes, content_type: str | None = None) -> tuple[str, str]:

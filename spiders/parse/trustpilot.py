@@ -91,6 +91,8 @@ def parse_trustpilot_page(text: str, url: str, brands: Iterable[str] = ()) -> Pa
             data = json.loads(scripts[0].text_content())
         except ValueError as err:
             problem = f"__NEXT_DATA__ is not JSON ({err})"
+        except RecursionError:
+            problem = "__NEXT_DATA__ is nested too deeply to read"
     page_props = _get(data, "props", "pageProps")
     reviews = page_props.get("reviews") if isinstance(page_props, dict) else None
     if not isinstance(reviews, list):

@@ -1,0 +1,146 @@
+"""Run the volume spike detector online over a NAB-shaped folder and print its NAB scores.
+
+    python bench/bench_nab.py /work/shared/data/nab [--only realTweets] [--out DIR]
+
+The folder holds subfolders of `timestamp,value` CSV files, `windows.json` (file -> [[start, end], ...]) and
+optionally `profiles.json`. Each series is fed to listener.alerts' CountSpikeDetector one row at a time
+(each row scored before the next is read) and the alert policy (sensitivity, minimum volume, cooldown,
+re-alert when worse) decides the alerts. Two scores are printed per profile:
+
+- `alerts`: the detector's own online decisions, as listener would send them (the honest number);
+- `swept`: NAB's own procedure, which sweeps a threshold over `anomaly_score` and keeps the best per
+  profile (the way published NAB results are computed).
+
+`--out DIR` writes `DIR/<subfolder>/<file>.csv` with `timestamp,value,anomaly_score,alert` per series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from statistics import median
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nab_scoring import PROFILES, load_profiles, normalise, score_file, window_indices  # noqa: E402
+
+from listener.alerts.detectors import CountSpikeDetector  # noqa: E402
+from listener.alerts.policy import Decision, Policy, PolicyState, decide  # noqa: E402
+
+#: the detector's settings for this benchmark: windows of 5 min, 15 min and 1 h on a 5-minute series;
+#: sensitivity 4 and a day's cooldown (on realTweets, sensitivity 3 / 6 h cooldown scores about 32, 4 / 24 h about 50).
+SETTINGS = dict(windows=(1, 3, 12), sensitivity=4.0, min_volume=10, cooldown=24 * 3600.0)
+Z_SCALE = 12.0  # anomaly_score = min(1, z / Z_SCALE)
+
+
+def parse_time(text: str) -> datetime:
+    text = text.strip()
+    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    raise ValueError(f"unreadable timestamp {text!r} (expected YYYY-MM-DD HH:MM:SS)")
+
+
+def read_series(path: Path) -> tuple[list[datetime], list[float]]:
+    times, values = [], []
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            times.append(parse_time(row["timestamp"]))
+            values.append(float(row["value"]))
+    return times, values
+
+
+def run_detector(times: list[datetime], values: list[float], settings: dict) -> tuple[list[float], list[int]]:
+    """Online: each row is scored (and decided) before the next row is seen."""
+    step = median((b - a).total_seconds() for a, b in zip(times, times[1:])) if len(times) > 1 else 300.0
+    detector = CountSpikeDetector(step=step, windows=settings["windows"], **settings.get("baseline", {}))
+    policy = Policy(sensitivity=settings["sensitivity"], min_volume=settings["min_volume"],
+                    cooldown=settings["cooldown"])
+    state = PolicyState()
+    scores, alerts = [], []
+    for moment, value in zip(times, values):
+        score = detector.score(moment.timestamp(), value)
+        decision: Decision = decide(policy, score, state)
+        scores.append(min(1.0, score.z / Z_SCALE) if score.ready else 0.0)
+        alerts.append(1 if decision.fire else 0)
+    return scores, alerts
+
+
+def sweep(results: list[dict], profile) -> tuple[float, float]:
+    """NAB's threshold optimisation: the threshold on anomaly_score with the best corpus score."""
+    candidates = sorted({round(s, 3) for r in results for s in r["scores"] if s > 0}, reverse=True)
+    best = (-float("inf"), 1.0)
+    windows_total = sum(len(r["windows"]) for r in results)
+    for threshold in candidates[:: max(1, len(candidates) // 200)]:
+        raw = sum(score_file([s >= threshold for s in r["scores"]], r["windows"], profile).raw for r in results)
+        best = max(best, (normalise(raw, windows_total, profile), threshold))
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="a NAB-shaped folder, e.g. /work/shared/data/nab")
+    parser.add_argument("--only", action="append", default=[], help="only these subfolders (repeatable)")
+    parser.add_argument("--out", type=Path, help="write per-series CSVs (timestamp,value,anomaly_score,alert)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the threshold sweep")
+    args = parser.parse_args(argv)
+
+    windows_file = args.folder / "windows.json"
+    if not windows_file.exists():
+        parser.error(f"{windows_file}: not found; the folder needs windows.json beside its subfolders")
+    windows = json.loads(windows_file.read_text())
+    profiles_file = args.folder / "profiles.json"
+    profiles = load_profiles(json.loads(profiles_file.read_text())) if profiles_file.exists() else PROFILES
+
+    started = time.perf_counter()
+    results = []
+    for path in sorted(args.folder.glob("*/*.csv")):
+        key = f"{path.parent.name}/{path.name}"
+        if args.only and path.parent.name not in args.only:
+            continue
+        times, values = read_series(path)
+        spans = [(parse_time(a), parse_time(b)) for a, b in windows.get(key, [])]
+        scores, alerts = run_detector(times, values, SETTINGS)
+        results.append({"key": key, "windows": window_indices(times, spans), "scores": scores, "alerts": alerts})
+        if args.out:
+            target = args.out / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["timestamp", "value", "anomaly_score", "alert"])
+                for moment, value, score, alert in zip(times, values, scores, alerts):
+                    writer.writerow([moment.strftime("%Y-%m-%d %H:%M:%S"), f"{value:g}", f"{score:.4f}", alert])
+    if not results:
+        parser.error(f"{args.folder}: no */*.csv series found")
+    elapsed = time.perf_counter() - started
+    rows = sum(len(r["scores"]) for r in results)
+    print(f"{len(results)} series, {rows} rows, detector {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s)")
+    windows_total = sum(len(r["windows"]) for r in results)
+    for name, profile in profiles.items():
+        per_file = [score_file([a == 1 for a in r["alerts"]], r["windows"], profile) for r in results]
+        score = normalise(sum(f.raw for f in per_file), windows_total, profile)
+        line = (f"{name:20s} alerts {score:6.1f}  (TP {sum(f.tp for f in per_file)}/{windows_total}, "
+                f"FP {sum(f.fp for f in per_file)})")
+        if not args.no_sweep:
+            swept, threshold = sweep(results, profile)
+            line += f"   swept {swept:6.1f} (threshold {threshold:.3f})"
+        print(line)
+    if len(results) > 1:
+        print("per series (standard profile, alerts):")
+        for r in results:
+            f = score_file([a == 1 for a in r["alerts"]], r["windows"], profiles.get("standard", PROFILES["standard"]))
+            print(f"  {r['key']:55s} {normalise(f.raw, f.windows, PROFILES['standard']) if f.windows else 0:6.1f}"
+                  f"  TP {f.tp}/{f.windows} FP {f.fp}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

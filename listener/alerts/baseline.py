@@ -1,0 +1,123 @@
+"""The expected count of a bucket: a level times hour-of-day and day-of-week factors, learned online.
+
+Mention volume follows the clock (people post in their daytime, less at weekends), so "normal for this
+hour" is the baseline, not "normal on average". The model is multiplicative and updated after every
+bucket with exponential forgetting, so it needs no training run and follows slow drift:
+
+    expected(t) = level * hour_factor[local hour of t] * weekday_factor[local weekday of t]
+
+An observation is clipped to a high quantile of the current model before it updates anything, so a
+spike does not teach the baseline that spikes are normal (it would mute the next alert and the re-alert).
+The spread is learned the same way, as negative-binomial over-dispersion: variance = mu + inv_r * mu**2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+
+#: the hour and weekday factors start as a flat shape worth this many observations of each slot
+PRIOR = 2.0
+
+
+@dataclass
+class SeasonalBaseline:
+    """Online multiplicative seasonal baseline for counts in fixed-size buckets."""
+
+    step: float  # bucket size in seconds
+    tz: str = "UTC"
+    level_half_life: float = 6 * 3600.0  # seconds; how fast the level follows the data
+    season_half_life_days: float = 7.0  # how fast the hour/weekday shape follows the data
+    weekday: bool = True  # learn a day-of-week factor as well (after a week of history)
+    clip_z: float = 4.0  # observations beyond mean + clip_z * sd update the model at that bound only
+    level: float | None = None
+    hour: list[float] = field(default_factory=lambda: [1.0] * 24)
+    day: list[float] = field(default_factory=lambda: [1.0] * 7)
+    inv_r: float = 0.1
+    seen: int = 0
+    _hour_seen: list[int] = field(default_factory=lambda: [0] * 24)
+    _day_seen: list[int] = field(default_factory=lambda: [0] * 7)
+    _moment_excess: float = 0.0
+    _moment_mu2: float = 0.0
+    _zone: ZoneInfo | None = None
+
+    def __post_init__(self) -> None:
+        self._zone = None if self.tz == "UTC" else ZoneInfo(self.tz)
+        buckets_per_day = 86400.0 / self.step
+        self._a_level = 1.0 - 0.5 ** (self.step / self.level_half_life)
+        # The hour factor is seen once a day per hour slot: its rate is per day, spread over the slot's buckets.
+        slots_per_hour = max(1.0, 3600.0 / self.step)
+        self._a_hour = (1.0 - 0.5 ** (1.0 / self.season_half_life_days)) / slots_per_hour
+        self._a_day = (1.0 - 0.5 ** (1.0 / (self.season_half_life_days * 3))) / max(1.0, buckets_per_day)
+        self._a_disp = 1.0 - 0.5 ** (self.step / (3 * 86400.0))
+
+    # ------------------------------------------------------------------ reading
+
+    def _slots(self, t: float) -> tuple[int, int]:
+        moment = datetime.fromtimestamp(t, self._zone or timezone.utc)
+        return moment.hour, moment.weekday()
+
+    def factor(self, t: float) -> float:
+        hour, day = self._slots(t)
+        return self.hour[hour] * (self.day[day] if self.weekday else 1.0)
+
+    def expected(self, t: float) -> float | None:
+        """The expected count of the bucket starting at epoch second t (None before any data)."""
+        if self.level is None:
+            return None
+        return max(self.level * self.factor(t), 0.0)
+
+    def history_seconds(self) -> float:
+        return self.seen * self.step
+
+    # ------------------------------------------------------------------ learning
+
+    def clip(self, value: float, mu: float) -> float:
+        sd = math.sqrt(mu + self.inv_r * mu * mu)
+        return min(value, mu + self.clip_z * sd + 1.0)
+
+    def update(self, t: float, value: float) -> None:
+        """Learn from the count of the bucket starting at t (call once per bucket, in time order)."""
+        if self.level is None and value <= 0:
+            return  # history starts with the first mention: empty buckets before it are not "normal"
+        self.seen += 1
+        hour, day = self._slots(t)
+        factor = self.hour[hour] * (self.day[day] if self.weekday else 1.0)
+        if self.level is None:
+            self.level = max(float(value), 0.1)
+            return
+        mu = max(self.level * factor, 1e-6)
+        bounded = self.clip(float(value), mu)
+        # Over-dispersion by the method of moments: E[(x - mu)^2 - mu] = inv_r * E[mu^2].
+        self._moment_excess += self._a_disp * ((bounded - mu) ** 2 - mu - self._moment_excess)
+        self._moment_mu2 += self._a_disp * (mu * mu - self._moment_mu2)
+        if self._moment_mu2 > 0 and self.seen > 24:
+            self.inv_r = min(max(self._moment_excess / self._moment_mu2, 0.005), 4.0)
+        # A factor near zero (a dead hour) would turn one mention into a huge level: floor it.
+        deseasoned = bounded / max(factor, 0.2)
+        self.level = max(self.level + self._a_level * (deseasoned - self.level), 1e-3)
+        if self.seen * self.step >= 86400:
+            ratio = bounded / max(self.level * (self.day[day] if self.weekday else 1.0), 1e-3)
+            # A mean over the first days with a prior of a flat day worth PRIOR buckets (so one zero at 3am
+            # does not make 3am "never"), exponential forgetting after: a shape learned in days, not weeks.
+            self._hour_seen[hour] += 1
+            rate = max(self._a_hour, 1.0 / (self._hour_seen[hour] + PRIOR * max(1.0, 3600.0 / self.step)))
+            self.hour[hour] += rate * (min(ratio, 10.0) - self.hour[hour])
+            self._renormalise(self.hour)
+        if self.weekday and self.seen * self.step >= 7 * 86400:
+            ratio = bounded / max(self.level * self.hour[hour], 1e-3)
+            self._day_seen[day] += 1
+            rate = max(self._a_day, 1.0 / (self._day_seen[day] + PRIOR * 86400.0 / self.step))
+            self.day[day] += rate * (min(ratio, 10.0) - self.day[day])
+            self._renormalise(self.day)
+
+    @staticmethod
+    def _renormalise(factors: list[float]) -> None:
+        # Keep the factors' mean at 1 so the level stays "the average bucket".
+        mean = sum(factors) / len(factors)
+        if mean > 0:
+            for i, value in enumerate(factors):
+                factors[i] = max(value / mean, 0.02)

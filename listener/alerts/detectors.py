@@ -1,0 +1,254 @@
+"""Online detectors over count series: each bucket is scored before the next one is seen.
+
+`CountSpikeDetector` is the volume / negative / topic spike detector: a seasonal baseline
+(listener.alerts.baseline) gives the expected count, and the observed count summed over the last few
+buckets is compared with the expected sum under a negative binomial. Summing several windows (one
+bucket, the rule's window, a few hours) catches both a sharp burst and a slow ramp; the smallest tail
+probability wins, corrected for the number of windows looked at (Bonferroni). The result is a
+`Score` with the probability and its z equivalent, so every alert can say "observed 57, expected 9.2,
+p = 3e-9".
+
+`DropDetector` is the other tail: a source that normally speaks goes quiet (a broken crawler, an
+outage of the site, a blocked API key).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+from listener.alerts.baseline import SeasonalBaseline
+from listener.alerts.tails import nbinom_cdf, nbinom_sf, p_to_z
+
+#: never score before this much history: a baseline from one afternoon is a guess.
+DEFAULT_MIN_HISTORY = 86400.0
+
+
+@dataclass(frozen=True)
+class Score:
+    """How unusual one bucket (and the windows ending at it) is."""
+
+    t: float  # epoch second the bucket starts
+    observed: float  # in the most unusual window
+    expected: float  # in the same window
+    p: float  # tail probability (corrected for the windows looked at); 1.0 = nothing unusual
+    z: float  # p as standard deviations of a one-sided normal
+    window: int  # buckets in the most unusual window
+    ready: bool  # enough history to score at all
+    window_start: float | None = None  # epoch second the most unusual window starts (None: = t)
+    span: float = 0.0  # seconds the window covers (0: unknown)
+
+    @property
+    def excess_rate(self) -> float:
+        """Mentions beyond the expected per hour: how bad, comparable between windows of different lengths."""
+        return (self.observed - self.expected) * 3600.0 / (self.span or 3600.0)
+
+    @property
+    def ratio(self) -> float:
+        return self.observed / self.expected if self.expected > 0 else math.inf
+
+
+class CountSpikeDetector:
+    """Upper-tail detector for counts per bucket, online, with an hour-of-day/day-of-week baseline."""
+
+    def __init__(self, step: float, windows: tuple[int, ...] = (1, 3, 12), tz: str = "UTC",
+                 min_history: float = DEFAULT_MIN_HISTORY, **baseline_options):
+        self.step = step
+        self.windows = tuple(sorted(set(max(1, int(w)) for w in windows)))
+        self.baseline = SeasonalBaseline(step=step, tz=tz, **baseline_options)
+        self.min_history = min_history
+        self._trail = _Trail(self.windows[-1] + 1)
+
+    @property
+    def ready(self) -> bool:
+        return self.baseline.level is not None and self.baseline.history_seconds() >= self.min_history
+
+    dispersion_power = 0.5
+
+    def dispersion_divisor(self, window: int) -> float:
+        return window ** self.dispersion_power
+
+    def learn(self, t: float, value: float) -> None:
+        """Learn from a bucket without scoring it (replaying history before a check)."""
+        self._trail.add(self.baseline, t, value)
+        self.baseline.update(t, value)
+
+    def score(self, t: float, value: float, fraction: float = 1.0) -> Score:
+        """Score the bucket starting at t, then learn from it. A bucket still filling (the current one, at
+        `fraction` of its length) is expected to hold that fraction of a bucket, and is not learned from."""
+        ready = self.ready
+        self._trail.add(self.baseline, t, value, fraction)
+        best = Score(t, float(value), self.baseline.expected(t) or 0.0, 1.0, 0.0, 1, ready)
+        if ready:
+            inv_r = self.baseline.inv_r
+            for window in self.windows:
+                found = self._trail.window(window)
+                if found is None:
+                    break
+                obs, exp = found
+                if obs <= exp:
+                    continue
+                # A sum of k independent negative binomials has dispersion inv_r / k; buckets of one window
+                # are not independent (a burst spans several), so the sum keeps inv_r / sqrt(k): between
+                # "independent" and "one bucket" (too deaf for slow ramps on small counts).
+                p = min(1.0, nbinom_sf(obs, exp, inv_r / self.dispersion_divisor(window)) * len(self.windows))
+                if p < best.p:
+                    best = Score(t, obs, exp, p, p_to_z(p), window, True, t - (window - 1) * self.step, window * self.step)
+        if fraction >= 1.0:
+            self.baseline.update(t, value)
+        else:
+            self._trail.pop()
+        return best
+
+
+class _Trail:
+    """The last buckets: their counts, seasonal factors and the level the baseline had before each.
+
+    A window's expected count is the level from BEFORE the window began times the window's seasonal
+    factors: a baseline that already learned from the window's first hours would explain a slow ramp
+    (or a slow fade to silence) away as the new normal."""
+
+    def __init__(self, size: int):
+        self.values: deque[float] = deque(maxlen=size)
+        self.factors: deque[float] = deque(maxlen=size)
+        self.levels: deque[float] = deque(maxlen=size)
+
+    def add(self, baseline: SeasonalBaseline, t: float, value: float, fraction: float = 1.0) -> None:
+        self.values.append(float(value))
+        self.factors.append(baseline.factor(t) * fraction)
+        self.levels.append(baseline.level if baseline.level is not None else float(value))
+
+    def pop(self) -> None:
+        self.values.pop()
+        self.factors.pop()
+        self.levels.pop()
+
+    def window(self, size: int) -> tuple[float, float] | None:
+        if size > len(self.values):
+            return None
+        level = self.levels[-size]
+        observed = sum(list(self.values)[-size:])
+        expected = max(level * sum(list(self.factors)[-size:]), 1e-3)
+        return observed, expected
+
+
+class DropDetector:
+    """Lower-tail detector: the count of the last `window` buckets is far below what the hour expects.
+
+    A silent source is only news when it normally says something: a window whose expected count is
+    below `min_expected` never raises a drop (3 quiet hours of a source with 1 mention a day is normal)."""
+
+    def __init__(self, step: float, window: int = 12, tz: str = "UTC", min_history: float = 3 * 86400.0,
+                 min_expected: float = 10.0, **baseline_options):
+        self.step = step
+        self.window = window
+        self.baseline = SeasonalBaseline(step=step, tz=tz, **baseline_options)
+        self.min_history = min_history
+        self.min_expected = min_expected
+        self._trail = _Trail(window)
+
+    def learn(self, t: float, value: float) -> None:
+        self._trail.add(self.baseline, t, value)
+        self.baseline.update(t, value)
+
+    def score(self, t: float, value: float, fraction: float = 1.0) -> Score:
+        ready = self.baseline.level is not None and self.baseline.history_seconds() >= self.min_history
+        self._trail.add(self.baseline, t, value, fraction)
+        result = Score(t, float(value), self.baseline.expected(t) or 0.0, 1.0, 0.0, 1, ready)
+        found = self._trail.window(self.window) if ready else None
+        if found is not None:
+            obs, exp = found
+            if exp >= self.min_expected and obs < exp:
+                p = nbinom_cdf(obs, exp, self.baseline.inv_r)
+                result = Score(t, obs, exp, p, p_to_z(p), self.window, True, t - (self.window - 1) * self.step,
+                               self.window * self.step)
+        if fraction >= 1.0:
+            self.baseline.update(t, value)
+        else:
+            self._trail.pop()
+        return result
+
+
+class ShareSpikeDetector:
+    """A part's share of the whole jumps: negative mentions among all, a topic (login trouble) among all.
+
+    The baseline share is a slowly forgetting ratio of counts (with a weak prior, so a brand's first
+    negative mention is not a 100 % share); the window's part is compared with a beta-binomial around
+    `share * window total`, whose extra spread stands for mentions that come in correlated bunches
+    (one thread, one outage). A volume spike with the usual mix raises nothing here; the mix changing does.
+    """
+
+    def __init__(self, step: float, windows: tuple[int, ...] = (1, 3), half_life: float = 3 * 86400.0,
+                 min_history: float = DEFAULT_MIN_HISTORY, concentration: float = 50.0):
+        self.step = step
+        self.windows = tuple(sorted(set(max(1, int(w)) for w in windows)))
+        self.min_history = min_history
+        self.concentration = concentration
+        self._a = 1.0 - 0.5 ** (step / half_life)
+        self.part = 0.5  # pseudo-counts: a weak prior share of 0.5 / 10
+        self.total = 10.0
+        self.seen = 0
+        size = self.windows[-1]
+        self._parts: deque[float] = deque(maxlen=size)
+        self._totals: deque[float] = deque(maxlen=size)
+        self._shares: deque[float] = deque(maxlen=size)
+
+    @property
+    def share(self) -> float:
+        return self.part / self.total if self.total > 0 else 0.0
+
+    @property
+    def ready(self) -> bool:
+        return self.seen * self.step >= self.min_history
+
+    def learn(self, t: float, part: float, total: float) -> None:
+        self._push(part, total)
+        self._update(part, total)
+
+    def _push(self, part: float, total: float) -> None:
+        self._parts.append(float(part))
+        self._totals.append(float(total))
+        self._shares.append(self.share)
+
+    def _update(self, part: float, total: float) -> None:
+        if self.seen == 0 and total <= 0:
+            return  # history starts with the first mention
+        self.seen += 1
+        # sums that decay per bucket: the share is a ratio of recent counts, busy hours weigh more
+        self.part = self.part * (1 - self._a) + part
+        self.total = self.total * (1 - self._a) + total
+
+    def score(self, t: float, part: float, total: float, fraction: float = 1.0) -> Score:
+        ready = self.ready
+        self._push(part, total)
+        best = Score(t, float(part), self.share * total, 1.0, 0.0, 1, ready)
+        if ready:
+            for window in self.windows:
+                if window > len(self._parts):
+                    break
+                obs = sum(list(self._parts)[-window:])
+                n = sum(list(self._totals)[-window:])
+                share = self._shares[-window]
+                exp = share * n
+                if n <= 0 or obs <= exp:
+                    continue
+                p = min(1.0, betabinom_sf(obs, n, share, self.concentration) * len(self.windows))
+                if p < best.p:
+                    best = Score(t, obs, exp, p, p_to_z(p), window, True, t - (window - 1) * self.step, window * self.step)
+        if fraction >= 1.0:
+            self._update(part, total)
+        else:
+            self._parts.pop()
+            self._totals.pop()
+            self._shares.pop()
+        return best
+
+
+def betabinom_sf(k: float, n: float, share: float, concentration: float) -> float:
+    """P(X >= k) for a beta-binomial with mean share * n and the given concentration (alpha + beta)."""
+    from scipy.stats import betabinom
+
+    share = min(max(share, 1e-4), 1 - 1e-4)
+    n = int(round(n))
+    return float(betabinom.sf(int(k) - 1, n, share * concentration, (1 - share) * concentration))

@@ -1,0 +1,136 @@
+"""The count detectors, the seasonal baseline and the alert policy, on synthetic series written here."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from listener.alerts.baseline import SeasonalBaseline
+from listener.alerts.detectors import CountSpikeDetector, DropDetector
+from listener.alerts.policy import Policy, PolicyState, decide
+from listener.alerts.tails import nbinom_sf, poisson_sf, z_to_p
+
+HOUR = 3600.0
+T0 = 1_700_006_400.0  # a Wednesday 00:00 UTC
+
+
+def poisson(rng: random.Random, mu: float) -> int:
+    # Knuth's method; fine for the small means used here.
+    limit, k, prod = math.exp(-mu), 0, rng.random()
+    while prod > limit:
+        k += 1
+        prod *= rng.random()
+    return k
+
+
+def daily_mean(hour: int) -> float:
+    return 2.0 + 10.0 * max(0.0, math.sin((hour - 6) / 12 * math.pi))  # quiet nights, busy afternoons
+
+
+def test_tails_match_textbook_values():
+    assert poisson_sf(0, 3.0) == 1.0
+    assert poisson_sf(1, 3.0) == pytest.approx(1 - math.exp(-3.0))
+    assert poisson_sf(3, 1.0) == pytest.approx(1 - math.exp(-1) * (1 + 1 + 0.5))
+    # the negative binomial has the heavier tail, and tends to the Poisson as dispersion vanishes
+    assert nbinom_sf(20, 5.0, 0.5) > poisson_sf(20, 5.0)
+    assert nbinom_sf(12, 5.0, 1e-6) == pytest.approx(poisson_sf(12, 5.0), rel=1e-3)
+    assert z_to_p(3.0) == pytest.approx(0.00135, rel=1e-2)
+
+
+def test_baseline_learns_the_hour_of_day():
+    rng = random.Random(1)
+    base = SeasonalBaseline(step=HOUR)
+    for i in range(24 * 14):
+        base.update(T0 + i * HOUR, poisson(rng, daily_mean(i % 24)))
+    afternoon = base.expected(T0 + 14 * 24 * HOUR + 12 * HOUR)
+    night = base.expected(T0 + 14 * 24 * HOUR + 2 * HOUR)
+    assert afternoon > 3 * night
+    assert afternoon == pytest.approx(daily_mean(12), rel=0.35)
+
+
+def run(values, detector, policy, start=T0, step=HOUR):
+    state, fired = PolicyState(), []
+    for i, value in enumerate(values):
+        score = detector.score(start + i * step, value)
+        decision = decide(policy, score, state)
+        if decision.fire:
+            fired.append((i, decision.reason, score))
+    return fired
+
+
+def seasonal_series(days: int, seed: int = 7) -> list[int]:
+    rng = random.Random(seed)
+    return [poisson(rng, daily_mean(i % 24)) for i in range(24 * days)]
+
+
+def test_quiet_days_raise_nothing_and_a_planted_spike_is_raised_once():
+    values = seasonal_series(10)
+    policy = Policy(sensitivity=3.0, min_volume=10, cooldown=6 * HOUR)
+    assert run(values, CountSpikeDetector(step=HOUR), policy) == []
+    spiked = list(values)
+    at = 24 * 8 + 3  # 03:00, a quiet hour: 40 mentions where ~2 are normal
+    spiked[at] += 40
+    fired = run(spiked, CountSpikeDetector(step=HOUR), policy)
+    assert [i for i, _, _ in fired] == [at]
+    score = fired[0][2]
+    assert score.observed >= 40 and score.expected < 10 and score.p < 1e-6
+
+
+def test_no_alert_before_minimum_history():
+    values = [3] * 10 + [80]
+    assert run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=2)) == []
+
+
+def test_no_alert_on_zero_or_one_mention():
+    values = [1] + [0] * (24 * 4) + [1, 0, 0, 1]  # one mention four days ago, then silence
+    policy = Policy(sensitivity=1.0, min_volume=0, cooldown=0)
+    assert run(values, CountSpikeDetector(step=HOUR), policy) == []
+    # ...while two mentions after days of silence do pass the floor once min_volume allows it
+    assert run([1] + [0] * (24 * 4) + [6], CountSpikeDetector(step=HOUR), policy)
+
+
+def test_min_volume_holds_back_a_small_spike():
+    values = seasonal_series(6)
+    values[24 * 5 + 2] = 18  # unusual at 02:00, but only 18 mentions
+    assert run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=19)) == []
+    assert run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=5))
+
+
+def test_cooldown_mutes_a_repeat_and_a_clearly_worse_spike_realerts():
+    values = seasonal_series(6)
+    base = 24 * 5 + 1
+    values[base] = 30
+    values[base + 2] = 32  # the same incident again, not worse: muted by the cooldown
+    fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=6 * HOUR))
+    assert [(i, r) for i, r, _ in fired] == [(base, "spike")]
+    values[base + 4] = 120  # much worse within the cooldown: re-alert
+    fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=6 * HOUR))
+    assert [(i, r) for i, r, _ in fired] == [(base, "spike"), (base + 4, "worse")]
+    # once the cooldown is over and the windows no longer hold the incident, a new spike is a new alert
+    values[base + 20] = 30
+    fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=6 * HOUR))
+    assert [(i, r) for i, r, _ in fired] == [(base, "spike"), (base + 4, "worse"), (base + 20, "spike")]
+
+
+def test_a_slow_ramp_is_caught_by_the_longer_window():
+    calm = [5, 6, 7, 6, 5, 7, 6, 6]  # a steady source (no seasonality, little noise)
+    values = calm * 15
+    values += [v + 5 for v in calm]  # +80 % for 8 hours: no single hour stands out
+    detector = CountSpikeDetector(step=HOUR, windows=(1, 8))
+    fired = run(values, detector, Policy(min_volume=10, cooldown=24 * HOUR))
+    assert fired and fired[0][2].window == 8
+    assert not run(values, CountSpikeDetector(step=HOUR, windows=(1,)), Policy(min_volume=10, cooldown=24 * HOUR))
+
+
+def test_drop_detector_sees_a_source_go_silent_but_not_a_quiet_one():
+    values = seasonal_series(5) + seasonal_series(1, seed=9)[:10] + [0] * 8  # silent from 10:00 on day 6
+    detector = DropDetector(step=HOUR, window=6)
+    drops = [i for i, v in enumerate(values)
+             if (s := detector.score(T0 + i * HOUR, v)).ready and s.p < z_to_p(3.0)]
+    assert drops and drops[0] >= 24 * 5 + 10 and all(i >= 24 * 5 + 10 for i in drops)
+    sparse = DropDetector(step=HOUR, window=6)  # a source with ~1 mention a day: silence is normal
+    rng = random.Random(5)
+    quiet = [1 if rng.random() < 0.05 else 0 for _ in range(24 * 6)] + [0] * 12
+    assert all(sparse.score(T0 + i * HOUR, v).p >= 0.01 for i, v in enumerate(quiet))

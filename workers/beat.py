@@ -1,0 +1,39 @@
+"""The beat schedule from the project file's `[schedule]`: a gather task for every configured source of the
+one source registry, each at its interval, and the alert check."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from listener.config import ConfigError, Project, load_project, parse_duration
+
+
+def beat_schedule(project: Project) -> dict[str, dict[str, Any]]:
+    from spiders import registry
+
+    schedule = project.schedule
+    unknown = sorted(set(schedule.sources) - set(registry.SOURCES))
+    if unknown:
+        raise ConfigError(f"schedule.sources: unknown source {', '.join(map(repr, unknown))}; "
+                          f"known: {', '.join(registry.SOURCES)}")
+    entries: dict[str, dict[str, Any]] = {}
+    for name, source in registry.SOURCES.items():
+        if not source.wanted(project.brands):
+            continue
+        every = parse_duration(schedule.sources.get(name, schedule.default))
+        entries[f"gather {name}"] = {"task": "listener.gather", "schedule": every, "args": [name],
+                                     # a pass still waiting when the next is due is dropped, not piled up
+                                     "options": {"queue": "gather", "expires": every.total_seconds()}}
+    alerts = parse_duration(schedule.alerts)
+    entries["check alerts"] = {"task": "listener.check_alerts", "schedule": alerts,
+                               "options": {"queue": "alerts", "expires": max(alerts, timedelta(seconds=30))
+                                           .total_seconds()}}
+    return entries
+
+
+def schedule_from_env() -> dict[str, dict[str, Any]]:
+    """The schedule of LISTENER_PROJECT's project file; empty without one (workers do not need it)."""
+    path = os.environ.get("LISTENER_PROJECT")
+    return beat_schedule(load_project(path)) if path else {}

@@ -1,0 +1,37 @@
+"""What `listener status` shows: queue depths, live workers, dead letters, and each source's last run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.config import QUEUES
+
+# kombu's Redis transport keeps a queue's messages of priority p > 0 in "<queue>\x06\x16<p>"
+_PRIORITY_SUFFIXES = ("", *(f"\x06\x16{p}" for p in range(1, 10)))
+
+
+def queue_depths(client) -> dict[str, int]:
+    """Messages waiting in each queue (not counting those a worker has taken but not yet acknowledged)."""
+    depths = {}
+    for queue in QUEUES:
+        pipe = client.pipeline()
+        for suffix in _PRIORITY_SUFFIXES:
+            pipe.llen(queue + suffix)
+        depths[queue] = sum(pipe.execute())
+    return depths
+
+
+def collect_status(app, client, timeout: float = 1.0) -> dict[str, Any]:
+    from workers.deadletters import DeadLetters
+    from workers.runtime import last_runs
+
+    client.ping()  # fail fast, before Celery's own connection retries
+    replies = app.control.inspect(timeout=timeout).active_queues() or {}
+    workers = {name: sorted(q["name"] for q in queues) for name, queues in replies.items()}
+    return {
+        "queues": queue_depths(client),
+        "unacknowledged": client.hlen("unacked"),  # taken by a worker, running or stranded by a dead one
+        "workers": workers,
+        "dead_letters": len(DeadLetters(client)),
+        "sources": last_runs(client),
+    }
