@@ -1,12 +1,15 @@
-"""Benchmark: time from a mention being stored to its alert e-mail being accepted by an SMTP server, in the
-embedded runtime (`listener run --every`).
+"""Benchmark: time from a mention being stored to its alert e-mail being accepted by an SMTP server.
 
-A real `listener run --every 5s --no-score` process runs against a temporary SQLite store holding three
-quiet days of K brands; an SMTP sink (aiosmtpd) listens on 127.0.0.1. For each brand in turn, at a random
-moment, the benchmark stores a burst of complaints about it, and measures until the sink accepts the
-e-mail whose subject names that brand. Prints p50 / p95 / max.
+- `--runtime embedded` (default): a real `listener run --every 5s --no-score` process;
+- `--runtime distributed`: a private redis-server, a real `celery worker -Q alerts` and `celery beat` whose
+  project file schedules the alert check every `--every` (workers/beat.py).
 
-    python bench/bench_alert_latency.py [--brands 10] [--every 5s] [--window 1h]
+Either runs against a temporary SQLite store holding three quiet days of K brands; an SMTP sink (aiosmtpd)
+listens on 127.0.0.1. For each brand in turn, at a random moment, the benchmark stores a burst of
+complaints about it, and measures until the sink accepts the e-mail whose subject names that brand.
+Prints p50 / p95 / max.
+
+    python bench/bench_alert_latency.py [--runtime embedded|distributed] [--brands 10] [--every 5s]
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", default="5s", help="listener run --every")
     parser.add_argument("--window", default="1h", help="the rule's window")
     parser.add_argument("--burst", type=int, default=40, help="mentions stored per incident")
+    parser.add_argument("--runtime", choices=("embedded", "distributed"), default="embedded")
     args = parser.parse_args(argv)
 
     from aiosmtpd.controller import Controller
@@ -90,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         lines = []
         for name in brands:
             lines += ["[[brand]]", f'name = "{name}"', f'query = "{name.lower()}"', ""]
-        lines += ["[[alert]]", 'name = "Spike"', 'metric = "volume"', f'window = "{args.window}"',
+        lines += ["[schedule]", f'alerts = "{args.every}"', "",
+                  "[[alert]]", 'name = "Spike"', 'metric = "volume"', f'window = "{args.window}"',
                   'channels = ["mailto:lead@example.com"]', ""]
         project.write_text("\n".join(lines))
         db = tmp_path / "listener.db"
@@ -104,12 +109,25 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "LISTENER_DATA": str(tmp_path), "LISTENER_STORE": f"sqlite:///{db}",
                "LISTENER_SMTP_HOST": "127.0.0.1", "LISTENER_SMTP_PORT": str(port), "LISTENER_SMTP_SECURITY": "none",
                "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        runner = subprocess.Popen([sys.executable, "-m", "listener.cli", "run", "--every", args.every, "--no-score",
-                                   "--project", str(project)], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, text=True, start_new_session=True)
+        processes = []
+        if args.runtime == "embedded":
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "listener.cli", "run", "--every", args.every, "--no-score", "--project",
+                 str(project)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+        else:
+            from tests.celery_harness import RedisServer
+
+            redis = RedisServer(tmp_path).start()
+            env.update({"LISTENER_BROKER_URL": redis.url, "LISTENER_PROJECT": str(project)})
+            log = open(tmp_path / "celery.log", "ab")
+            for role in (["worker", "-Q", "alerts", "-c", "1", "--without-gossip", "--without-mingle"],
+                         ["beat", "-s", str(tmp_path / "celerybeat-schedule")]):
+                processes.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers.app", *role],
+                                                  env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                                  start_new_session=True))
         latencies = []
         try:
-            time.sleep(3.0)  # the first pass: nothing to raise yet
+            time.sleep(3.0 if args.runtime == "embedded" else 8.0)  # start-up and a first check: nothing to raise
             if received:
                 print(f"warning: {len(received)} e-mail(s) before any incident: {received}")
             for name in brands:
@@ -130,18 +148,24 @@ def main(argv: list[str] | None = None) -> int:
                 latencies.append(got - stored)
                 print(f"{name}: {got - stored:5.2f} s", flush=True)
         finally:
-            os.killpg(runner.pid, signal.SIGINT)
-            try:
-                runner.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(runner.pid, signal.SIGKILL)
+            for proc in processes:
+                os.killpg(proc.pid, signal.SIGINT if args.runtime == "embedded" else signal.SIGTERM)
+            for proc in processes:
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+            if args.runtime == "distributed":
+                redis.kill()
             controller.stop()
         if not latencies:
-            print("no alert arrived;", (runner.stderr.read() if runner.stderr else "")[-2000:])
+            log_file = tmp_path / "celery.log"
+            print("no alert arrived", log_file.read_text(errors="replace")[-3000:] if log_file.exists() else "")
             return 1
         latencies.sort()
         p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
-        print(f"stored -> e-mail accepted, {len(latencies)}/{len(brands)} alerts, run --every {args.every}: "
+        print(f"stored -> e-mail accepted, {args.runtime}, {len(latencies)}/{len(brands)} alerts, "
+              f"checks every {args.every}: "
               f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s")
     return 0
 

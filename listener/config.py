@@ -250,8 +250,9 @@ class Schedule(_Strict):
     default: str = "1h"  # every source not named in `sources`
     sources: dict[str, str] = Field(default_factory=dict)  # source name -> interval, e.g. reddit = "10m"
     alerts: str = "1m"
+    serp: str = "1d"  # the SEO check of the [[serp]] questions (each question is searched at most this often)
 
-    @field_validator("default", "alerts")
+    @field_validator("default", "alerts", "serp")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)

@@ -282,3 +282,14 @@ def test_test_email_over_starttls_with_login(tmp_path, monkeypatch):
         assert bad.returncode == 1 and "did not accept" in bad.stderr
     finally:
         controller.stop()
+
+
+@pytest.mark.parametrize("fmt", ["slack", "markdown", "html", "text"])
+def test_chat_titles_quoting_a_headline_are_escaped(fmt):
+    from listener.alerts.channels.chat import chat_title
+
+    title = chat_title("Nimbus: a negative reddit post is drawing attention: " + PAYLOAD, fmt)
+    assert "\n" not in title and "\r" not in title
+    assert "<!everyone>" not in title and "@channel" not in title and "javascript:" not in title.lower()
+    if fmt != "text":
+        assert "<script" not in title

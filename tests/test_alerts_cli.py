@@ -54,3 +54,35 @@ def test_check_list_ack_resolve(tmp_path, monkeypatch):
     assert missing.exit_code == 2 and "no alert with id 999" in missing.output
     bad = runner.invoke(app, ["alerts", "list", "--status", "closed"])
     assert bad.exit_code == 2 and "--status" in bad.output
+
+
+def test_run_checks_the_rules_after_its_pass(tmp_path, monkeypatch):
+    from alerts_support import WebhookSink
+
+    monkeypatch.setenv("LISTENER_DATA", str(tmp_path))
+    monkeypatch.delenv("LISTENER_STORE", raising=False)
+    now = datetime.now(timezone.utc)
+    with SqliteStore(tmp_path / "listener.db") as store:
+        store.upsert(quiet_history(end=now) + incident(end=now))
+    with WebhookSink() as hook:
+        project = tmp_path / "project.toml"
+        project.write_text(PROJECT + f'channels = ["{hook.url()}"]\n')
+        result = CliRunner().invoke(app, ["run", "--no-score", "--project", str(project)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert len(hook.bodies) == 1 and "Nimbus" in hook.bodies[0]["title"]
+
+
+def test_the_task_entry_point_returns_a_json_safe_report(tmp_path):
+    from listener.alerts import check_alerts
+    from listener.config import Project, Settings
+
+    now = datetime.now(timezone.utc)
+    with SqliteStore(tmp_path / "listener.db") as store:
+        store.upsert(quiet_history(end=now) + incident(end=now))
+    settings = Settings.from_env({"LISTENER_DATA": str(tmp_path)})
+    project = Project.model_validate({"brand": [{"name": "Nimbus", "query": "nimbus"}],
+                                      "alert": [{"name": "Volume", "metric": "volume", "window": "1h"}]})
+    report = check_alerts(settings, project)
+    assert json.loads(json.dumps(report)) == report
+    assert len(report["raised"]) == 1 and report["raised"][0]["rule"] == "Volume"
+    assert "skipped" in check_alerts(settings, None)

@@ -68,7 +68,7 @@ def test_three_class_per_language_with_bad_lines(tmp_path):
     # macro averages, so macro-recall is the mean over negative (0, predicted but never true) and positive (0)
     assert fa["macro_recall"] == 0.0 and "neutral" not in [c for c, m in fa["per_class"].items()
                                                              if m["support"] or m["precision"]]
-    assert fa["confusion"]["rows_true_columns_predicted"] == [[0, 0, 0], [0, 0, 0], [1, 0, 0]]
+    assert fa["two_class"] and fa["confusion"]["rows_true_columns_predicted"] == [[0, 0], [1, 0]]  # no neutral
     # the unscored German line stays in the denominators, as a miss in its own column
     assert de["n"] == 1 and de["unscored"] == 1 and de["accuracy"] == 0.0
     assert de["confusion"]["columns"][-1] == "unscored"
@@ -91,7 +91,9 @@ def test_sets_mixed_and_positive_negative(tmp_path):
         {"text": "meh", "label": "neutral", "lang": "en", "set": "b"},
         {"text": "good but bad", "label": "mixed", "lang": "en", "set": "b"}])
     r = evaluate_file(path, ScriptedScorer())
-    assert set(r["sets"]) == {"a", "b"} and r["sets"]["a"]["accuracy"] == 0.5
+    # set a has no neutral line: binary data, decided between negative and positive ('meh' leans positive)
+    assert set(r["sets"]) == {"a", "b"} and r["sets"]["a"]["two_class"] and r["sets"]["a"]["accuracy"] == 1.0
+    assert not r["all"]["two_class"] and r["all"]["accuracy"] == 0.6667
     assert r["all"]["positive_negative"]["accuracy"] == 1.0 and r["all"]["positive_negative"]["n"] == 2
     assert r["sets"]["b"]["n"] == 1 and r["sets"]["b"]["mixed"] == {"n": 1, "predicted": {"negative": 1}}
 

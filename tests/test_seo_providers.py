@@ -166,3 +166,17 @@ def test_searxng_without_json_format_says_how_to_enable_it(server):
 
     with pytest.raises(BadResponseError, match="settings.yml"):
         fetch_page(HtmlOnly(server.base_url), QUERY, "en", "us", 0, timeout=5)
+
+
+@pytest.mark.parametrize("reason, error", [("CAPTCHA", BlockedError), ("too many requests", QuotaError),
+                                           ("timeout", BadResponseError)])
+def test_searxng_empty_answer_with_failing_engines_is_not_zero_results(reason, error):
+    import json
+
+    from listener.seo.providers.searxng import SearxngProvider
+
+    body = json.dumps({"query": QUERY, "results": [], "unresponsive_engines": [["google", reason, False]]})
+    with pytest.raises(error, match="google"):
+        SearxngProvider().parse(body, QUERY)
+    assert SearxngProvider().parse(json.dumps({"query": QUERY, "results": [], "unresponsive_engines": []}),
+                                   QUERY).results == []

@@ -79,6 +79,18 @@ def test_a_thread_whose_first_post_carries_another_url_counts_whole(history, sql
     assert row.outranking[0].mentions == 2 and row.outranking[0].negativity == pytest.approx(0.7)
 
 
+def test_a_review_sites_company_page_reads_as_the_brands_latest_reviews_there(history, sqlite_store):
+    history.record(QUESTION.key, "Nimbus", page_of(REVIEWS, OWN))
+    review = Mention(source="trustpilot", native_id="r1", url="https://www.trustpilot.com/reviews/r1",
+                     domain="trustpilot.com", text="nimbus froze my money", published_at=T0, brands=["Nimbus"],
+                     sentiment=Sentiment(label="negative", score=0.9))
+    other_brand = review.model_copy(update={"id": "", "native_id": "r2", "brands": ["Orbit"]})
+    sqlite_store.upsert([review, Mention.model_validate(other_brand.model_dump(exclude={"id"}))])
+    [row] = outrank_report([QUESTION], history, sqlite_store)
+    [page] = row.outranking
+    assert page.matched_by == "site" and page.mentions == 1 and page.negativity == pytest.approx(0.9)
+
+
 def test_own_page_missing_means_every_third_party_result_outranks_it(history):
     history.record(QUESTION.key, "Nimbus", page_of(REDDIT, "https://nimbus.example/blog/x", FORUM))
     [row] = outrank_report([QUESTION], history, None)

@@ -383,3 +383,66 @@ def test_rowid_bit_mirrors_duplicate_of(sqlite_store):
     assert all(rowid & 1 == dup and rowid >> SLOT_BITS == published for rowid, dup, published in rows)
     assert sqlite_store.count(Filters(query="text")) == 4  # d0, d1, d2, d4
     assert sqlite_store.count(Filters(query="text", include_duplicates=True)) == 6
+
+
+# ---------------------------------------------------------------- brand/topic + sentiment from one index
+
+
+def _brand_sentiment_corpus():
+    from store_contract import sentiment
+
+    base = datetime(2024, 6, 1, tzinfo=UTC)
+    labels = ["negative", "neutral", "positive", None]
+    return [mention(f"s{i}", f"post {i}", at=base + timedelta(minutes=i), brands=["acme"] if i % 3 else ["globex"],
+                    topics=["price"] if i % 2 else [], sentiment=sentiment(labels[i % 4]) if labels[i % 4] else None,
+                    duplicate_of="x" if i % 11 == 0 else None)
+            for i in range(120)]
+
+
+@pytest.mark.parametrize("field", ["brands", "topics"])
+@pytest.mark.parametrize("label", ["negative", "positive", "unscored"])
+def test_one_brand_or_topic_and_one_sentiment_walk_one_index(sqlite_store, field, label):
+    items = _brand_sentiment_corpus()
+    sqlite_store.upsert(items)
+    value = "acme" if field == "brands" else "price"
+    filters = Filters(**{field: (value,)}, sentiments=(label,))
+    expected = [m.native_id for m in sorted(items, key=lambda m: m.published_at, reverse=True)
+                if value in getattr(m, field) and m.duplicate_of is None
+                and (m.sentiment.label if m.sentiment else "unscored") == label]
+    page = sqlite_store.search(filters, limit=500)
+    assert [h.mention.native_id for h in page.hits] == expected and page.total == len(expected)
+    assert sqlite_store.count(filters) == len(expected)
+    # the plan reads the (value, sentiment) index alone: no lookup of each mention's row
+    sel = sqlite_module._select(filters)
+    assert sel.index_only
+    plan = " ".join(r[3] for r in _raw(sqlite_store, f"EXPLAIN QUERY PLAN {sel.driver_rows()}", *sel.driver_params))
+    assert "_sentiment" in plan, plan
+
+
+def test_rescoring_moves_a_mention_between_sentiments(sqlite_store):
+    from store_contract import sentiment
+
+    m = mention("r", "text", brands=["acme"], sentiment=sentiment("negative"))
+    sqlite_store.upsert([m])
+    sqlite_store.upsert([m.model_copy(update={"sentiment": sentiment("positive")})])
+    assert sqlite_store.count(Filters(brands=("acme",), sentiments=("negative",))) == 0
+    assert sqlite_store.count(Filters(brands=("acme",), sentiments=("positive",))) == 1
+
+
+def test_a_schema_1_file_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.db"
+    items = _brand_sentiment_corpus()
+    with SqliteStore(path) as store:
+        store.upsert(items)
+    raw = sqlite3.connect(path)  # make it a file as schema 1 wrote it: no sentiment beside brands and topics
+    for table in ("mention_brands", "mention_topics"):
+        raw.execute(f"DROP INDEX {table}_sentiment")
+        raw.execute(f"ALTER TABLE {table} DROP COLUMN sentiment")
+    raw.execute("UPDATE listener_meta SET value = '1' WHERE key = 'schema_version'")
+    raw.commit()
+    raw.close()
+    with SqliteStore(path) as store:
+        assert store.count(Filters(brands=("acme",), sentiments=("negative",))) == sum(
+            1 for m in items if "acme" in m.brands and m.duplicate_of is None and m.sentiment
+            and m.sentiment.label == "negative")
+        assert store._db.execute("SELECT value FROM listener_meta WHERE key = 'schema_version'").fetchone() == ("2",)

@@ -1,5 +1,6 @@
 """The beat schedule from the project file's `[schedule]`: a gather task for every configured source of the
-one source registry, each at its interval, and the alert check when the project has alert rules."""
+one source registry, each at its interval, the alert check when the project has alert rules, and the SEO check
+of the [[serp]] questions."""
 
 from __future__ import annotations
 
@@ -26,12 +27,15 @@ def beat_schedule(project: Project) -> dict[str, dict[str, Any]]:
         entries[f"gather {name}"] = {"task": "listener.gather", "schedule": every, "args": [name],
                                      # a pass still waiting when the next is due is dropped, not piled up
                                      "options": {"queue": "gather", "expires": every.total_seconds()}}
-    if not project.alert:  # nothing to check
-        return entries
-    alerts = parse_duration(schedule.alerts)
-    entries["check alerts"] = {"task": "listener.check_alerts", "schedule": alerts,
-                               "options": {"queue": "alerts", "expires": max(alerts, timedelta(seconds=30))
-                                           .total_seconds()}}
+    if project.alert:  # nothing to check without rules
+        alerts = parse_duration(schedule.alerts)
+        entries["check alerts"] = {"task": "listener.check_alerts", "schedule": alerts,
+                                   "options": {"queue": "alerts", "expires": max(alerts, timedelta(seconds=30))
+                                               .total_seconds()}}
+    if project.serp:
+        serp = parse_duration(schedule.serp)
+        entries["check serp"] = {"task": "listener.check_serp", "schedule": serp,
+                                 "options": {"queue": "gather", "expires": serp.total_seconds()}}
     return entries
 
 

@@ -28,6 +28,7 @@ ROUTES = {
     "listener.score_batch": {"queue": "score"},
     "listener.score_pending": {"queue": "score"},
     "listener.check_alerts": {"queue": "alerts"},
+    "listener.check_serp": {"queue": "gather"},  # outside HTTP like the gatherers, and as rare
 }
 
 

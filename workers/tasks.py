@@ -191,6 +191,24 @@ def check_alerts() -> dict[str, Any]:
     return json.loads(json.dumps(report.summary(), default=str))
 
 
+@app.task(name="listener.check_serp", base=ListenerTask)
+def check_serp() -> dict[str, Any]:
+    """The SEO check: every [[serp]] question searched with the configured provider into the rank history
+    (listener.seo.check). Provider failures are in the result, per question; they are not retried here,
+    since the next scheduled check asks again and a blocked or exhausted provider needs time, not retries."""
+    import dataclasses
+
+    from listener.seo.check import check_questions
+    from listener.seo.history import RankHistory
+    from listener.seo.questions import questions_of
+    from listener.seo.settings import SeoSettings
+
+    settings = runtime.settings()
+    with RankHistory.open(settings) as history:
+        report = check_questions(questions_of(runtime.require_project()), history, SeoSettings.from_env())
+    return dataclasses.asdict(report)
+
+
 @worker_process_shutdown.connect
 def _close(**_):
     runtime.close()

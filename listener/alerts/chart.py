@@ -30,6 +30,7 @@ def render_chart(details: dict, title: str = "") -> bytes | None:
                          fontsize=9, loc="left")
         ax.xaxis.set_major_formatter(DateFormatter("%d %b %H:%M"))
         ax.tick_params(labelsize=8)
+        ax.set_xlabel("UTC", fontsize=8)
         ax.spines[["top", "right"]].set_visible(False)
         ax.legend(fontsize=8, loc="upper left", frameon=False)
         fig.autofmt_xdate()

@@ -113,7 +113,8 @@ def answer_first(store: Store, window: Filters, size: int = 5) -> list[dict]:
     out = []
     for m in candidates[:size]:
         out.append({
-            "id": m.id, "source": m.source, "url": m.url, "author": m.author_name, "title": m.title,
+            "id": m.id, "source": m.source, "url": m.url, "author": m.author_name, "author_id": m.author_id,
+            "title": m.title,
             "text": (m.text or "")[:400], "lang": m.lang, "published_at": m.published_at.isoformat(),
             "sentiment": m.sentiment.label if m.sentiment else None, "engagement": engagement(m),
             "topics": list(m.topics),

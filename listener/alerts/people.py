@@ -75,6 +75,7 @@ def repeat_authors(store: Store, subject, now: datetime) -> Iterator:
                         title=f"{subject.brand}: {name} complained {len(mentions)} times in {rule.window} "
                               f"({', '.join(sources)})",
                         extra={"person": {"name": name, "key": key, "sources": sources,
+                                          "author_ids": sorted({m.author_id for m in mentions if m.author_id}),
                                           "how": "same display name once case, accents, letter variants and "
                                                  "punctuation are folded (listener.query.author_key)"}})
 

@@ -118,7 +118,9 @@ class AlertState:
     def __init__(self, path: str | Path, busy_timeout: float = 30.0):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            from listener.privacy import private_file
+
+            private_file(self.path)  # alerts quote other people's words: owner-only, like the store
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None,
                                    check_same_thread=False)
@@ -126,6 +128,7 @@ class AlertState:
         self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA secure_delete=ON")  # a forgotten author's quotes are zeroed, not just unlinked
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for statement in SCHEMA.split(";"):
@@ -251,6 +254,35 @@ class AlertState:
                 self._db.execute("ROLLBACK")
                 raise
         return removed
+
+    def forget_author(self, author_id: str) -> int:
+        """Remove an author's quoted mentions and name from stored explanations (privacy requests: the
+        mentions are deleted from the store, their copies in alerts go too); returns alerts changed."""
+        changed = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._db.execute("SELECT id, details FROM alerts WHERE details LIKE ?",
+                                        (f"%{author_id}%",)).fetchall()
+                for row in rows:
+                    details = json.loads(row["details"])
+                    details["answer_first"] = [m for m in details.get("answer_first", [])
+                                               if m.get("author_id") != author_id]
+                    drivers = details.get("drivers", {})
+                    if "author" in drivers:
+                        drivers["author"] = [r for r in drivers["author"] if r.get("value") != author_id]
+                    title = None
+                    if author_id in (details.get("person") or {}).get("author_ids", []):
+                        details.pop("person")  # a repeat-complainer alert is about this person: anonymise it
+                        title = "a person who has since asked to be forgotten complained repeatedly"
+                    self._db.execute("UPDATE alerts SET details = ?, title = coalesce(?, title) WHERE id = ?",
+                                     (json.dumps(details, default=str, ensure_ascii=False), title, row["id"]))
+                    changed += 1
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return changed
 
     def iter_all(self) -> Iterator[AlertRecord]:
         with self._lock:

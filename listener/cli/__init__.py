@@ -232,6 +232,11 @@ def forget(
                 err_console.print("nothing deleted")
                 raise typer.Exit(1)
         removed = forget_authors(store, ids)
+        from listener.alerts.state import open_alert_state
+
+        with open_alert_state(settings()) as alerts:  # alerts quote mentions: those copies go too
+            for author_id in ids:
+                alerts.forget_author(author_id)
     if json_output:
         print_json({"author" if author is not None else "author_name": author or author_name,
                     "author_ids": ids, "removed": removed})

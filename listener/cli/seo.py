@@ -11,17 +11,16 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from listener.cli.common import (
-    ProjectOption, UserInputError, handle_errors, print_json, require_project, settings, to_jsonable,
+    ProjectOption, UserInputError, handle_errors, print_error, print_json, require_project, settings, to_jsonable,
 )
+from listener.cli.render import shown
 
 seo_app = typer.Typer(name="seo", help="Which third-party pages outrank the help center, and what they say.",
                       no_args_is_help=True)
 _out = Console()
-_err = Console(stderr=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -38,10 +37,10 @@ def serp_errors():
     try:
         yield
     except (MissingKeyError, UnknownProviderError) as err:
-        _err.print(f"[bold red]error[/bold red]: {escape(str(err))}", highlight=False, soft_wrap=True)
+        print_error(str(err))
         raise typer.Exit(2) from None
     except SerpError as err:
-        _err.print(f"[bold red]error[/bold red] ({err.kind}): {escape(str(err))}", highlight=False, soft_wrap=True)
+        print_error(f"({err.kind}) {err}")
         raise typer.Exit(1) from None
 
 
@@ -82,7 +81,7 @@ def check(
         _out.print(f"{report.provider}: searched {len(report.checked)} question(s) with {report.requests} "
                    f"request(s); {len(report.cached)} checked within the interval (cached)")
         for key, problem in report.failed.items():
-            _out.print(f"  [red]failed[/red] {escape(key)}: {escape(problem)}", highlight=False, soft_wrap=True)
+            _out.print(f"  [red]failed[/red] {shown(key)}: {shown(problem)}", highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -123,7 +122,7 @@ def report(
 
 def render_report(console: Console, rows) -> None:
     for row in rows:
-        title = f"[bold]{escape(row.question)}[/bold] ({escape(row.brand)}, {row.lang}-{row.country})"
+        title = f"[bold]{shown(row.question)}[/bold] ({shown(row.brand)}, {row.lang}-{row.country})"
         if row.status != "ok":
             console.print(f"{title}: not checked yet (run `listener seo check`)")
             continue
@@ -140,8 +139,8 @@ def render_report(console: Console, rows) -> None:
         for page in row.outranking:
             negative = "?" if page.negativity is None else f"{page.negativity:.0%}"
             style = "red" if (page.negativity or 0) >= 0.5 else ""
-            table.add_row(str(page.position), escape(f"{page.title[:60]}\n{page.url[:90]}"), page.kind or "",
-                          f"{page.click_share:.1%}", str(page.mentions), negative, escape(", ".join(page.topics)),
+            table.add_row(str(page.position), shown(f"{page.title[:60]}\n{page.url[:90]}"), page.kind or "",
+                          f"{page.click_share:.1%}", str(page.mentions), negative, shown(", ".join(page.topics)),
                           style=style)
         console.print(table)
 
@@ -179,11 +178,11 @@ def import_page(
     if json_output:
         print_json(page)
         return
-    _out.print(f"{len(page.organic)} organic result(s) from {escape(str(file))}"
+    _out.print(f"{len(page.organic)} organic result(s) from {shown(str(file))}"
                + (f"; features: {', '.join(page.features)}" if page.features else ""), highlight=False)
     for result in page.organic:
         label = result.category if result.category != "third_party" else f"third-party {result.kind}"
-        _out.print(f"{result.position:>3}. {escape(result.title[:80])}  [dim]{escape(result.url[:100])}[/dim] "
+        _out.print(f"{result.position:>3}. {shown(result.title[:80])}  [dim]{shown(result.url[:100])}[/dim] "
                    f"({label})", highlight=False)
 
 
@@ -222,11 +221,11 @@ def history(
         print_json(result)
         return
     for item in result:
-        _out.print(f"[bold]{escape(item['question'])}[/bold]: {len(item['checks'])} check(s)", highlight=False)
+        _out.print(f"[bold]{shown(item['question'])}[/bold]: {len(item['checks'])} check(s)", highlight=False)
         for row in item["checks"]:
             own = f"#{row['own_position']}" if row["own_position"] else "—"
             _out.print(f"  {row['checked_at']:%Y-%m-%d %H:%M} {row['engine']}: own {own}, "
                        f"{row['third_party_above']} third-party above", highlight=False)
         for change in item["changes"]:
-            _out.print(f"  [yellow]{change.at:%Y-%m-%d %H:%M} {change.kind}[/yellow]: {escape(change.message)}",
+            _out.print(f"  [yellow]{change.at:%Y-%m-%d %H:%M} {change.kind}[/yellow]: {shown(change.message)}",
                        highlight=False)

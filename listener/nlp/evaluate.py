@@ -3,8 +3,8 @@
 Used by `listener model eval FILE.jsonl` and by training (on the dev splits). What is reported, and why:
 - sentiment: accuracy, macro-recall (TweetEval's official measure), macro-F1, per-class precision / recall /
   F1 / support and a confusion matrix. A class with no true and no predicted line is left out of the macro
-  averages (it would add a free 0 or 1). A file without a single `neutral` label is scored two-class: the
-  prediction is the larger of negative and positive. A three-class block also gets `positive_negative`: the
+  averages (it would add a free 0 or 1). A file, set or language without a single `neutral` label is binary
+  data and scored two-class: the prediction is the larger of negative and positive. A three-class block also gets `positive_negative`: the
   same lines without the neutral ones, decided between negative and positive only.
 - lines the scorer leaves unscored (a language it does not cover) stay in the denominators as misses, in an
   extra `unscored` column of the confusion matrix, and are counted per language: a model that skips hard
@@ -137,7 +137,7 @@ def evaluate_examples(examples: Sequence[Example], scorer, languages: Iterable[s
     scored[chosen] = True
     pred = np.full(len(examples), UNSCORED)
     if chosen:
-        pred[scored] = np.array(classes)[np.argmax(probs[scored][:, classes], axis=1)]
+        pred[scored] = np.argmax(probs[scored], axis=1)
     binary = np.full(len(examples), UNSCORED)
     if chosen:
         binary[scored] = np.where(probs[scored][:, 2] >= probs[scored][:, 0], 2, 0)
@@ -148,8 +148,12 @@ def evaluate_examples(examples: Sequence[Example], scorer, languages: Iterable[s
 
     def block(mask: np.ndarray) -> dict:
         has_label = mask & (y >= 0)
-        out = sentiment_metrics(y[has_label], pred[has_label], classes)
-        if not two_class and np.any(has_label & (y == 1)):
+        # a block (set, language) without a neutral line is binary data: decided between negative and positive
+        binary_block = two_class or not np.any(has_label & (y == 1))
+        out = sentiment_metrics(y[has_label], (binary if binary_block else pred)[has_label],
+                                [0, 2] if binary_block else [0, 1, 2])
+        out["two_class"] = bool(binary_block)
+        if not binary_block:
             polar = has_label & (y != 1)
             out["positive_negative"] = {k: v for k, v in sentiment_metrics(y[polar], binary[polar], [0, 2]).items()
                                         if k in ("n", "accuracy", "macro_recall", "macro_f1")}

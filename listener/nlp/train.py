@@ -27,6 +27,9 @@ from listener.nlp.heads import Heads, SentimentHead, TopicHead, ZeroShotCalibrat
 log = logging.getLogger(__name__)
 
 C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+# Tens of thousands of lines want stronger regularisation than 0.001 at times, and each fit is slow on a small
+# CPU: a shorter grid shifted down (measured: 0.001 chosen on 8.6k lines from the grid above, its smallest).
+C_GRID_LARGE = (0.0003, 0.001, 0.003, 0.01)
 SEED = 13
 
 
@@ -83,7 +86,7 @@ def fit_sentiment(x: np.ndarray, y: np.ndarray, strata: np.ndarray,
     for _, te in folds:
         covered[te] = True
     best = None
-    for c in C_GRID:
+    for c in (C_GRID if len(y) < 8000 else C_GRID_LARGE):
         oof = np.zeros((len(y), 3))
         for tr, te in folds:
             clf = LogisticRegression(C=c, max_iter=2000)

@@ -33,6 +33,9 @@ class OutrankingPage:
     title: str
     click_share: float  # the CTR weight of its position
     mentions: int = 0  # stored mentions of this page (a thread's posts count one each)
+    # "page": mentions gathered from this page; "site": a review site's company page, read as the brand's
+    # latest reviews on that site (review sites give each review a URL of its own); None: nothing stored
+    matched_by: str | None = None
     scored: int = 0
     negativity: float | None = None  # mean negative probability of its scored mentions; None = not known
     sentiment: str | None = None  # the most common label among its mentions
@@ -130,9 +133,28 @@ def _rank(question: Question, history: RankHistory) -> QuestionReport:
     return row
 
 
-def _weigh(row: QuestionReport, mentions: dict[str, list[Mention]]) -> None:
+#: how many of a brand's latest reviews on a review site stand for its company page there
+SITE_REVIEWS = 50
+
+
+def brand_reviews_on_site(store: Store, url: str, brand: str, limit: int = SITE_REVIEWS) -> list[Mention]:
+    """The brand's latest mentions on the review site of `url`, newest first."""
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    if not host:
+        return []
+    page = store.search(Filters(query=f'site:"{host}"', brands=(brand,)), sort="date", limit=limit)
+    return [hit.mention for hit in page.hits]
+
+
+def _weigh(row: QuestionReport, mentions: dict[str, list[Mention]], store: Store | None) -> None:
     for item in row.outranking:
-        _describe(item, mentions.get(item.url, []))
+        found = mentions.get(item.url, [])
+        if found:
+            item.matched_by = "page"
+        elif item.kind == "review" and store is not None:
+            found = brand_reviews_on_site(store, item.url, row.brand)
+            item.matched_by = "site" if found else None
+        _describe(item, found)
         if item.negativity is None:
             row.unscored_weight += item.click_share
         else:
@@ -148,7 +170,7 @@ def outrank_report(questions: list[Question], history: RankHistory, store: Store
     urls = list(dict.fromkeys(page.url for row in rows for page in row.outranking))
     mentions = mentions_of_pages(store, urls) if store is not None and urls else {}
     for row in rows:
-        _weigh(row, mentions)
+        _weigh(row, mentions, store)
     return sorted(rows, key=lambda r: (r.status != "ok", -r.negative_exposure, -r.unscored_weight, r.question))
 
 

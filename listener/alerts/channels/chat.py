@@ -8,6 +8,9 @@ script links defused.
 
 from __future__ import annotations
 
+import html
+
+from listener.alerts import escape
 from listener.alerts.channels import Channel, register, strip_digest
 from listener.alerts.render import render
 from listener.alerts.state import AlertRecord
@@ -19,6 +22,18 @@ FORMAT_OF_SCHEME = {
     "msteams": "markdown", "discord": "markdown", "matrix": "markdown", "matrixs": "markdown",
     "mmost": "markdown", "mmosts": "markdown", "rocket": "markdown", "rockets": "markdown",
 }
+
+
+def chat_title(title: str, fmt: str) -> str:
+    """The title on one line, escaped like the body: alert titles can quote a mention's headline."""
+    one_line = escape.header(title)
+    if fmt == "slack":
+        return escape.slack(one_line)
+    if fmt == "markdown":
+        return escape.markdown(one_line)
+    if fmt == "html":
+        return html.escape(escape.defuse(one_line))
+    return escape.defuse(one_line)
 
 
 @register
@@ -38,8 +53,7 @@ class AppriseChannel(Channel):
             raise ValueError(f"Apprise does not understand the channel URL {scheme}://… (see Apprise's URL list)")
         body_format = {"slack": apprise.NotifyFormat.MARKDOWN, "markdown": apprise.NotifyFormat.MARKDOWN,
                        "html": apprise.NotifyFormat.HTML}.get(fmt, apprise.NotifyFormat.TEXT)
-        from listener.alerts.escape import header
-
         # interpret_escapes off: a "\n" typed in a mention stays two characters
-        if not notifier.notify(body=body, title=header(title), body_format=body_format, interpret_escapes=False):
+        if not notifier.notify(body=body, title=chat_title(title, fmt), body_format=body_format,
+                               interpret_escapes=False):
             raise RuntimeError(f"Apprise could not deliver to {scheme}://… (the target refused or was unreachable)")

@@ -47,14 +47,17 @@ class SearxngProvider(Provider):
             results.append(SerpResult(position=page * self.page_size + len(results) + 1, url=url,
                                       title=clean(item.get("title")), snippet=clean(item.get("content")),
                                       feature=feature))
-        if not results:
-            reasons = [str(pair[1]) for pair in data.get("unresponsive_engines") or []
-                       if isinstance(pair, (list, tuple)) and len(pair) > 1]
-            if reasons and all("captcha" in r.lower() or "access denied" in r.lower() for r in reasons):
-                raise BlockedError(f"{self.name}: every engine was blocked ({', '.join(reasons)}); no results "
-                                   "to trust, try later")
-            if reasons and all("too many" in r.lower() or "suspended" in r.lower() for r in reasons):
-                raise QuotaError(f"{self.name}: every engine refused ({', '.join(reasons)}); try later")
+        failing = [f"{entry[0]}: {entry[1]}" for entry in data.get("unresponsive_engines") or []
+                   if isinstance(entry, (list, tuple)) and len(entry) > 1]
+        if not results and failing:
+            # No results while engines failed is not "no results": say why, by the commonest cause.
+            text = "; ".join(failing).lower()
+            if "captcha" in text or "access denied" in text:
+                raise BlockedError(f"{self.name}: engines were blocked ({'; '.join(failing)}); no results to "
+                                   "trust, try later")
+            if "too many" in text or "suspended" in text:
+                raise QuotaError(f"{self.name}: engines refused ({'; '.join(failing)}); try later")
+            raise BadResponseError(f"{self.name}: no results and engines failed ({'; '.join(failing)})")
         features = sorted({r.feature for r in results} - {"organic"})
         return SerpPage(engine=self.name, query=query, lang=lang, country=country, results=results,
                         features=features)
