@@ -241,3 +241,34 @@ def test_user_commands_add_list_remove(tmp_path):
     assert cli("user", "remove", "ed").returncode == 0
     gone = cli("user", "remove", "ed")
     assert gone.returncode == 2 and "no user named" in gone.stderr
+
+
+def test_seo_page_escapes_result_titles_and_links_only_http(tmp_path):
+    from listener.seo.history import RankHistory
+    from listener.seo.model import SerpPage, SerpResult
+    from listener.seo.questions import questions_of
+    from listener.config import load_project
+
+    project_file = tmp_path / "project.toml"
+    project_file.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\nown_domains = ["acme.example"]\n\n'
+                            '[[serp]]\nquestion = "acme refund"\nbrand = "Acme"\n'
+                            'own_page = "https://acme.example/help/refunds"\n', encoding="utf-8")
+    settings = Settings.from_env({"LISTENER_DATA": str(tmp_path), "LISTENER_PROJECT": str(project_file)})
+    question = questions_of(load_project(project_file))[0]
+    results = [SerpResult(position=1, url="https://forum.example/t/acme-refund", title=f"Acme scam {XSS}"),
+               SerpResult(position=2, url="javascript:alert(1)//x", title="click me"),
+               SerpResult(position=3, url="https://acme.example/help/refunds", title="Refunds")]
+    with RankHistory.open(settings) as history:
+        history.record(question.key, "Acme", SerpPage(engine="test", query=question.text, fetched_at=T0,
+                                                       results=results))
+    users = Users(tmp_path / "users.db")
+    users.add("vera", PASSWORD)
+    app = create_app(settings, store=open_store(settings.store_url), users=users)
+    client = login(app)
+    report = client.get("/api/seo/report").json()
+    assert report[0]["own_position"] == 3 and len(report[0]["outranking"]) == 2
+    html = client.get("/seo").text
+    assert "Acme scam &lt;script&gt;" in html and "<script>" not in html
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert "https://forum.example/t/acme-refund" in hrefs
+    assert not [h for h in hrefs if "javascript" in h.lower()] and "click me" in html

@@ -40,7 +40,11 @@ class LoginLimiter:
     def blocked(self, name: str, client: str) -> bool:
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, now)) >= self.attempts for k in (f"u:{name}", f"c:{client}"))
+            counts = [len(self._recent(k, now)) for k in (f"u:{name}", f"c:{client}")]
+            # Forget keys with nothing recent, so guessing many names cannot grow this without bound.
+            for key in [k for k, failures in self._failures.items() if not failures]:
+                del self._failures[key]
+            return any(count >= self.attempts for count in counts)
 
     def failed(self, name: str, client: str) -> None:
         now = time.monotonic()
