@@ -272,3 +272,35 @@ def test_seo_page_escapes_result_titles_and_links_only_http(tmp_path):
     hrefs = re.findall(r'href="([^"]*)"', html)
     assert "https://forum.example/t/acme-refund" in hrefs
     assert not [h for h in hrefs if "javascript" in h.lower()] and "click me" in html
+
+
+def test_listener_serve_answers_on_loopback(tmp_path):
+    """The real server: `listener serve` under uvicorn on 127.0.0.1, asked over HTTP like a browser would."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "LISTENER_DATA": str(tmp_path)}
+    server = subprocess.Popen([sys.executable, "-m", "listener.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=False)
+                break
+            except httpx.ConnectError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stdout.read()
+                time.sleep(0.2)
+        assert response.status_code == 303 and response.headers["location"] == "/login"
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
