@@ -202,6 +202,7 @@ print(len(report.raised), len(report.delivered))
 """
 
 
+@pytest.mark.slow  # two interpreters started, then a rendezvous a few seconds later
 def test_concurrent_checks_in_two_processes_send_one_alert(db):
     import time
 
