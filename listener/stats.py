@@ -28,19 +28,24 @@ def rating_agreement(store: Store, filters: Filters) -> dict:
 def collect_stats(settings: Settings, filters: Filters, interval: str = "1d", tz: str = "UTC",
                   top: int = 10) -> dict:
     with open_settings_store(settings) as store:
-        total = store.count(filters)
-        unscored = store.count(dataclasses.replace(filters, sentiments=("unscored",)))
-        duplicates = store.count(dataclasses.replace(filters, include_duplicates=True)) - total
-        breakdowns = {field: store.terms(filters, field, size=top) for field in TERM_FIELDS}
-        series = store.timeseries(filters, interval=interval, tz=tz, split="sentiment")
-        agreement = rating_agreement(store, filters)
-        # Authors are counted by their stable id (which `--author` and `forget --author` take); show the
-        # name they last posted under beside it.
-        authors = []
-        for author_id, count in breakdowns["author"]:
-            page = store.search(dataclasses.replace(filters, authors=(author_id,)), limit=1)
-            name = page.hits[0].mention.author_name if page.hits else None
-            authors.append({"id": author_id, "name": name, "mentions": count})
+        return stats_of_store(store, filters, interval=interval, tz=tz, top=top)
+
+
+def stats_of_store(store: Store, filters: Filters, interval: str = "1d", tz: str = "UTC", top: int = 10) -> dict:
+    """Volume over time, breakdowns and share of voice from an open store (the web app passes its own)."""
+    total = store.count(filters)
+    unscored = store.count(dataclasses.replace(filters, sentiments=("unscored",)))
+    duplicates = store.count(dataclasses.replace(filters, include_duplicates=True)) - total
+    breakdowns = {field: store.terms(filters, field, size=top) for field in TERM_FIELDS}
+    series = store.timeseries(filters, interval=interval, tz=tz, split="sentiment")
+    agreement = rating_agreement(store, filters)
+    # Authors are counted by their stable id (which `--author` and `forget --author` take); show the
+    # name they last posted under beside it.
+    authors = []
+    for author_id, count in breakdowns["author"]:
+        page = store.search(dataclasses.replace(filters, authors=(author_id,)), limit=1)
+        name = page.hits[0].mention.author_name if page.hits else None
+        authors.append({"id": author_id, "name": name, "mentions": count})
     brand_total = sum(count for _, count in breakdowns["brand"])
     share_of_voice = [{"brand": brand, "mentions": count, "share": count / brand_total}
                       for brand, count in breakdowns["brand"]] if brand_total else []

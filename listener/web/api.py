@@ -1,0 +1,90 @@
+"""The JSON API under /api/: the same library functions the CLI calls, over the app's injected store."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+
+from listener.cli.common import build_filters, check_interval, check_tz, to_jsonable
+from listener.search import search_store
+from listener.stats import stats_of_store
+from listener.store.base import Filters
+from listener.web.security import api_session, check_csrf, require
+from listener.web.users import Session
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+def request_filters(q: str = "", brand: list[str] = Query([]), source: list[str] = Query([]),
+                    lang: list[str] = Query([]), sentiment: list[str] = Query([]), topic: list[str] = Query([]),
+                    since: str | None = None, until: str | None = None) -> Filters:
+    """Filters from the query string, checked the way the CLI checks its options."""
+    return build_filters(q, brand, source, lang, sentiment, topic, since or None, until or None, None, None, False)
+
+
+@router.get("/search")
+def search(request: Request, filters: Filters = Depends(request_filters), sort: str = "date",
+           limit: int = Query(20, ge=1, le=200), cursor: str | None = None,
+           session: Session = Depends(api_session)) -> dict:
+    if sort not in ("date", "relevance"):
+        raise HTTPException(400, f"sort: expected date or relevance, got {sort!r}")
+    return to_jsonable(search_store(request.app.state.store, filters, sort=sort, limit=limit, cursor=cursor))
+
+
+@router.get("/stats")
+def stats(request: Request, filters: Filters = Depends(request_filters), interval: str = "1d", tz: str = "UTC",
+          top: int = Query(10, ge=1, le=100), session: Session = Depends(api_session)) -> dict:
+    return to_jsonable(stats_of_store(request.app.state.store, filters, interval=check_interval(interval),
+                                      tz=check_tz(tz), top=top))
+
+
+@router.get("/alerts")
+def alerts(request: Request, status: str | None = None, limit: int = Query(50, ge=1, le=500),
+           session: Session = Depends(api_session)) -> list[dict]:
+    from listener.alerts.state import STATUSES
+
+    if status is not None and status not in STATUSES:
+        raise HTTPException(400, f"status: expected one of {', '.join(STATUSES)}, got {status!r}")
+    return [to_jsonable(record.summary()) for record in request.app.state.alert_state.list(status, limit)]
+
+
+def set_alert_status(request: Request, session: Session, alert_id: int, status: str):
+    require(session, "editor")
+    try:
+        return request.app.state.alert_state.set_status(alert_id, status)
+    except LookupError as err:
+        raise HTTPException(404, str(err)) from None
+
+
+@router.post("/alerts/{alert_id}/ack")
+def ack(request: Request, alert_id: int, x_csrf_token: str | None = Header(None),
+        session: Session = Depends(api_session)) -> dict:
+    check_csrf(session, x_csrf_token)
+    return to_jsonable(set_alert_status(request, session, alert_id, "acknowledged").summary())
+
+
+@router.post("/alerts/{alert_id}/resolve")
+def resolve(request: Request, alert_id: int, x_csrf_token: str | None = Header(None),
+            session: Session = Depends(api_session)) -> dict:
+    check_csrf(session, x_csrf_token)
+    return to_jsonable(set_alert_status(request, session, alert_id, "resolved").summary())
+
+
+def seo_rows(request: Request) -> list:
+    """The outrank report for the project's questions; empty when there is no project or no questions."""
+    from listener.runtime import resolve_project
+    from listener.seo.history import RankHistory
+    from listener.seo.questions import questions_of
+    from listener.seo.report import outrank_report
+
+    settings = request.app.state.settings
+    project = resolve_project(settings)
+    questions = questions_of(project) if project is not None else []
+    if not questions:
+        return []
+    with RankHistory.open(settings) as history:
+        return outrank_report(questions, history, request.app.state.store)
+
+
+@router.get("/seo/report")
+def seo_report(request: Request, session: Session = Depends(api_session)) -> list[dict]:
+    return to_jsonable(seo_rows(request))

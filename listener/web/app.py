@@ -1,0 +1,61 @@
+"""The FastAPI app factory: the store and alert state are opened once and injected into every router."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from listener.config import Settings
+from listener.store.base import Store
+from listener.web.security import HEADERS, LoginLimiter, NotLoggedIn
+from listener.web.users import Users
+
+
+def create_app(settings: Settings, store: Store | None = None, users: Users | None = None,
+               alert_state=None, secure_cookies: bool = False) -> FastAPI:
+    """The app over `store` (tests pass a temporary one; `listener serve` the configured one).
+    `secure_cookies` marks the session cookie Secure: set it when served behind TLS."""
+    from listener.alerts.state import open_alert_state
+    from listener.query import QuerySyntaxError
+    from listener.runtime import open_settings_store
+    from listener.web import api, pages
+    from listener.cli.common import UserInputError
+
+    app = FastAPI(title="listener", summary="Search mentions, see their volume, handle alerts, read the SEO report.")
+    app.state.settings = settings
+    app.state.store = store if store is not None else open_settings_store(settings)
+    app.state.users = users if users is not None else Users.open(settings)
+    app.state.alert_state = alert_state if alert_state is not None else open_alert_state(settings)
+    app.state.limiter = LoginLimiter()
+    app.state.secure_cookies = secure_cookies
+    # autoescape is on for .html in Jinja2Templates; every scraped string goes through it.
+    app.state.templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.update(HEADERS)
+        response.headers.setdefault("Cache-Control", "no-store")  # pages quote mentions: keep them out of caches
+        return response
+
+    @app.exception_handler(NotLoggedIn)
+    async def to_login(request: Request, exc: NotLoggedIn):
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(QuerySyntaxError)
+    async def bad_query(request: Request, exc: QuerySyntaxError):
+        return JSONResponse({"detail": f"q: {exc}"}, status_code=400)
+
+    @app.exception_handler(UserInputError)
+    async def bad_input(request: Request, exc: UserInputError):
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,129 @@
+"""Web users, their roles and their login sessions, in `users.db` in the data folder.
+
+Passwords are hashed with hashlib.scrypt (the standard library's memory-hard KDF, RFC 7914): no new
+dependency, and its memory cost makes GPU guessing of a stolen file expensive. Parameters are stored per
+hash so they can be raised later without invalidating old hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROLES = ("viewer", "editor", "admin")  # each can do what the ones before it can
+SESSION_SECONDS = 12 * 3600
+MIN_PASSWORD = 10
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, name TEXT NOT NULL, csrf TEXT NOT NULL,
+                                     expires REAL NOT NULL)
+"""
+
+
+class UserError(ValueError):
+    """A user name, role or password that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    name: str
+    role: str
+    csrf: str
+
+    def can(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, maxmem=64 * 1024 * 1024, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    _, n, r, p, salt, digest = stored.split("$")
+    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p),
+                         maxmem=64 * 1024 * 1024)
+    return hmac.compare_digest(got.hex(), digest)
+
+
+# A hash of a random password, checked when the user does not exist, so a login takes as long for an
+# unknown name as for a wrong password (names cannot be discovered by timing).
+_DUMMY = hash_password(secrets.token_hex(16))
+
+
+class Users:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            from listener.privacy import private_file
+
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # password hashes: owner-only
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        with self._lock:
+            self._db.executescript(SCHEMA)
+
+    @classmethod
+    def open(cls, settings) -> "Users":
+        return cls(Path(settings.data_dir) / "users.db")
+
+    def add(self, name: str, password: str, role: str = "viewer") -> None:
+        if not name or len(name) > 64 or not name.isprintable() or name != name.strip():
+            raise UserError(f"user name {name!r}: use 1-64 printable characters without leading/trailing spaces")
+        if role not in ROLES:
+            raise UserError(f"--role: expected one of {', '.join(ROLES)}, got {role!r}")
+        if len(password) < MIN_PASSWORD:
+            raise UserError(f"password: use at least {MIN_PASSWORD} characters")
+        with self._lock:
+            self._db.execute("INSERT INTO users VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET role = excluded.role,"
+                             " hash = excluded.hash", (name, role, hash_password(password)))
+            self._db.execute("DELETE FROM sessions WHERE name = ?", (name,))  # a new password ends old logins
+
+    def list(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return list(self._db.execute("SELECT name, role FROM users ORDER BY name"))
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            if not self._db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount:
+                raise UserError(f"no user named {name!r} (see `listener user list`)")
+            self._db.execute("DELETE FROM sessions WHERE name = ?", (name,))
+
+    def login(self, name: str, password: str) -> Session | None:
+        with self._lock:
+            row = self._db.execute("SELECT role, hash FROM users WHERE name = ?", (name,)).fetchone()
+        if not verify_password(password, row[1] if row else _DUMMY) or row is None:
+            return None
+        session = Session(secrets.token_urlsafe(32), name, row[0], secrets.token_urlsafe(32))
+        with self._lock:
+            self._db.execute("DELETE FROM sessions WHERE expires < ?", (time.time(),))
+            self._db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                             (session.token, name, session.csrf, time.time() + SESSION_SECONDS))
+        return session
+
+    def session(self, token: str | None) -> Session | None:
+        if not token:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT s.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.name"
+                " WHERE s.token = ? AND s.expires > ?", (token, time.time())).fetchone()
+        return Session(token, *row) if row else None
+
+    def logout(self, token: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM sessions WHERE token = ?", (token,))
+
+    def close(self) -> None:
+        self._db.close()
