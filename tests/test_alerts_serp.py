@@ -214,3 +214,23 @@ def test_alerts_check_and_list_through_the_cli(tmp_path, run):
     assert json.loads(again.stdout)["raised"] == []
     [listed] = json.loads(run("alerts", "list", "--json").stdout)
     assert listed["kind"] == "third_party_overtook" and listed["rule"] == "Rankings"
+
+
+def test_concurrent_checks_raise_the_rank_change_once(tmp_path):
+    import threading
+
+    path = tmp_path / "listener.db"
+    proj = project(RULE)
+    overtaken_history(path, proj)
+    raised, start = [], threading.Barrier(4)
+
+    def one_check():
+        start.wait()
+        raised.extend(check(path, proj, T1 + timedelta(hours=1)).raised)
+
+    threads = [threading.Thread(target=one_check) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [a.kind for a in raised] == ["third_party_overtook"]

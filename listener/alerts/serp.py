@@ -93,6 +93,8 @@ def rank_changes(history: RankHistory, store: Store | None, project, subject, no
                     "pages": _pages(new, question, found, subject.brand, store)
                     if kind == "third_party_overtook" else [],
                 }}
+                # A rank change is a fact, not a probability: observed / expected carry the own page's position
+                # after / before (0: not in the results) for `alerts list --json`, and p is 0.
                 score = Score(t=new.page.fetched_at.timestamp(), observed=float(own_after or 0),
                               expected=float(own_before or 0), p=0.0, z=0.0, window=1, ready=True)
                 yield Candidate(score, old.page.fetched_at, new.page.fetched_at, kind,
