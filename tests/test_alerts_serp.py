@@ -214,6 +214,7 @@ def test_alerts_check_and_list_through_the_cli(tmp_path, run):
     assert json.loads(again.stdout)["raised"] == []
     [listed] = json.loads(run("alerts", "list", "--json").stdout)
     assert listed["kind"] == "third_party_overtook" and listed["rule"] == "Rankings"
+    assert "reddit.com now #1" in run("alerts", "list").stdout
 
 
 def test_concurrent_checks_raise_the_rank_change_once(tmp_path):
