@@ -155,8 +155,12 @@ class AlertRule(_Strict):
 
     name: str = Field(min_length=1)
     brand: str | None = None  # None = every brand
-    metric: Literal["volume", "negative", "topic", "drop", "repeat_author", "engagement"] = "volume"
+    metric: Literal["volume", "negative", "topic", "drop", "repeat_author", "engagement", "serp"] = "volume"
     topic: str | None = None
+    # serp: the rank changes (listener.seo.changes) that raise an alert, and optionally one [[serp]] question
+    events: list[Literal["third_party_overtook", "own_left_page_one", "own_reached_page_one", "own_moved"]] = \
+        Field(default_factory=lambda: ["third_party_overtook", "own_left_page_one"])
+    question: str | None = None
     split: list[Literal["source", "topic"]] = Field(default_factory=list)  # also per brand x source / topic
     window: str = "1h"
     sensitivity: float = Field(default=4.0, gt=0)
@@ -164,6 +168,15 @@ class AlertRule(_Strict):
     cooldown: str = "6h"
     repeat_count: int = Field(default=3, ge=2)  # repeat_author: this many complaints within the window
     channels: list[str] = Field(default_factory=list)  # mailto:ADDRESS (SMTP), or Apprise URLs: slack://, json://
+
+    @model_validator(mode="before")
+    @classmethod
+    def _serp_window(cls, data: Any) -> Any:
+        # SEO checks run about daily: a serp rule looks back two days unless told otherwise (the window is how
+        # long a check's changes are still news; older ones are history, `listener seo history`).
+        if isinstance(data, dict) and data.get("metric") == "serp" and "window" not in data:
+            return {**data, "window": "2d"}
+        return data
 
     @field_validator("window", "cooldown")
     @classmethod
@@ -194,6 +207,13 @@ class AlertRule(_Strict):
     def _topic_needed(self) -> "AlertRule":
         if self.metric == "topic" and not self.topic:
             raise ValueError("metric = 'topic' needs topic = '<label>'")
+        if self.metric != "serp" and self.question:
+            raise ValueError("question = '...' is for metric = 'serp' rules only; remove it or set metric = 'serp'")
+        if self.metric == "serp" and self.split:
+            raise ValueError("metric = 'serp' rules are per question already; remove split")
+        if self.metric == "serp" and not self.events:
+            raise ValueError("metric = 'serp' needs at least one of events = ['third_party_overtook', "
+                             "'own_left_page_one', 'own_reached_page_one', 'own_moved']")
         return self
 
 
@@ -287,6 +307,14 @@ class Project(_Strict):
                 if item.brand is not None and item.brand not in names:
                     raise ValueError(f"{section} refers to brand {item.brand!r}, which is not defined; "
                                      f"brands: {', '.join(names)}")
+        for rule in self.alert:
+            if rule.metric == "serp" and rule.question:
+                wanted = " ".join(rule.question.split()).casefold()
+                asked = [q.question for q in self.serp if rule.brand in (None, q.brand)]
+                if not any(" ".join(text.split()).casefold() == wanted for text in asked):
+                    raise ValueError(f"alert {rule.name!r}: question {rule.question!r} is not a [[serp]] question"
+                                     f"{' of ' + rule.brand if rule.brand else ''}; questions: "
+                                     f"{'; '.join(asked) or 'none'}")
         return self
 
     @property

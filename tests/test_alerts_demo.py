@@ -19,6 +19,7 @@ from listener.alerts.check import check_alerts  # noqa: E402
 from listener.alerts.state import AlertState  # noqa: E402
 from listener.cli import app  # noqa: E402
 from listener.config import load_project  # noqa: E402
+from listener.seo.history import RankHistory  # noqa: E402
 from listener.store.sqlite import SqliteStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +58,7 @@ def test_the_example_projects_rules_run(tmp_path):
     path = tmp_path / "l.db"
     with SqliteStore(path) as store:
         store.upsert(quiet_history(days=6) + incident())
-    with SqliteStore(path) as store, AlertState(path) as state:
-        report = check_alerts(store, state, project, NOW, deliver=False)
+    with SqliteStore(path) as store, AlertState(path) as state, RankHistory(path) as history:
+        report = check_alerts(store, state, project, NOW, deliver=False, history=history)
     assert report.failed == [] and report.checked >= len(project.alert)
     assert {r.rule for r in report.raised} >= {"Negative surge", "Login trouble"}

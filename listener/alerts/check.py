@@ -66,15 +66,17 @@ def policy_state(last: AlertRecord | None) -> PolicyState:
 
 
 def check_alerts(store: Store, state: AlertState, project: Project, now: datetime | None = None, *,
-                 replay_from: datetime | None = None, deliver: bool = True, explain: bool = True) -> CheckReport:
-    """Evaluate every rule; raise and (unless deliver=False) send what fires. Safe to run concurrently."""
+                 replay_from: datetime | None = None, deliver: bool = True, explain: bool = True,
+                 history=None) -> CheckReport:
+    """Evaluate every rule; raise and (unless deliver=False) send what fires. Safe to run concurrently.
+    `history`: the SEO rank history (listener.seo.history.RankHistory) that `serp` rules read."""
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     report = CheckReport()
     for rule in project.alert:
         for subject in subjects(rule, project, store, since=now - HISTORY):
             report.checked += 1
             try:
-                fired = evaluate(store, state, project, subject, now, replay_from, explain)
+                fired = evaluate(store, state, project, subject, now, replay_from, explain, history)
             except Exception as err:  # one broken subject must not silence the others
                 log.exception("alert rule %r on %s failed", rule.name, subject.key)
                 report.failed.append({"subject": subject.key, "error": f"{type(err).__name__}: {err}"})
@@ -90,8 +92,17 @@ def check_alerts(store: Store, state: AlertState, project: Project, now: datetim
 
 
 def evaluate(store: Store, state: AlertState, project: Project, subject: Subject, now: datetime,
-             replay_from: datetime | None, explain: bool) -> list[AlertRecord]:
+             replay_from: datetime | None, explain: bool, history=None) -> list[AlertRecord]:
     rule = subject.rule
+    if rule.metric == "serp":
+        from listener.alerts.serp import rank_changes
+
+        if history is None:
+            raise ValueError(f"rule {rule.name!r} (metric = 'serp') needs the SEO rank history; "
+                             "check through listener.alerts.runner.check_now, which opens it")
+        # explained by the rank change itself (question, positions, the pages above): no mention window
+        return [r for r in (raise_record(store, state, project, subject, cand, False, now=now)
+                            for cand in rank_changes(history, store, project, subject, now)) if r]
     if rule.metric == "repeat_author":
         from listener.alerts.people import repeat_authors
 
@@ -195,7 +206,7 @@ def raise_record(store: Store, state: AlertState, project: Project, subject: Sub
                          details=details)
 
     def still_fires(last: AlertRecord | None, new: AlertRecord) -> bool:
-        if rule.metric in ("repeat_author", "engagement"):
+        if rule.metric in ("repeat_author", "engagement", "serp"):
             return last is None or (new.window_end - last.window_end).total_seconds() >= policy.cooldown
         fires = _fires(rule, policy, candidate.score, last)
         new.realert = bool(last and fires and rule.metric != "drop"

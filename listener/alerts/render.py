@@ -110,6 +110,8 @@ def describe(record: AlertRecord, fmt, tz: str = "UTC", chart_cid: str | None = 
     """The lines of one alert in a format."""
     d = record.details or {}
     lines = [fmt.heading(f"#{record.id} {record.title}" if record.id else record.title)]
+    if d.get("serp"):
+        return lines + describe_rank_change(record, d["serp"], fmt, tz)
     severity = f"p = {record.p:.1e} ({record.z:.1f} standard deviations)" if record.p > 0 else ""
     if record.kind == "drop":
         how = f"{record.observed:.0f} mentions where {record.expected:.0f} were expected"
@@ -150,6 +152,40 @@ def describe(record: AlertRecord, fmt, tz: str = "UTC", chart_cid: str | None = 
     if chart_cid and fmt.name == "html":
         lines.append(f'<img src="cid:{chart_cid}" alt="mentions per hour, the alert window shaded" '
                      f'style="max-width:100%">')
+    if record.id:
+        lines.append(fmt.text(f"Acknowledge: listener alerts ack {record.id} · resolve: listener alerts resolve "
+                              f"{record.id}"))
+    return lines
+
+
+def _rank(position: int | None) -> str:
+    return f"#{position}" if position else "not in the results"
+
+
+def describe_rank_change(record: AlertRecord, serp: dict, fmt, tz: str) -> list[str]:
+    """The lines of a `serp` alert (listener.alerts.serp): the question, the own page before and after, and
+    each page now above it with its kind and what the stored mentions of it say."""
+    when = _when(datetime.fromisoformat(serp["checked_at"]), tz)
+    before = _when(datetime.fromisoformat(serp["previous_checked_at"]), tz)
+    lines = [fmt.text(f"Checked {when} with {serp['engine']} (the check before: {before}). Rule: {record.rule}."),
+             fmt.bold("Question: ") + fmt.text(f"{serp['question']} ({serp['lang']}-{serp['country']})")]
+    moved = f"{_rank(serp.get('own_before'))} -> {_rank(serp.get('own_after'))}"
+    lines.append(fmt.bold("Own page: ") + fmt.link(serp.get("own_url"), moved))
+    pages = serp.get("pages") or []
+    if not pages:  # the pages below say it for an overtaking; the other events are one line each
+        lines.extend(fmt.item(fmt.text(change)) for change in serp.get("changes") or [])
+    if pages:
+        lines.append(fmt.bold("Now above the own page:"))
+    for page in pages:
+        said = "not fetched yet (listener seo fetch)"
+        if page.get("negativity") is not None:
+            said = (f"{page['mentions']} stored mention(s), {page['negativity']:.0%} negative, mostly "
+                    f"{page.get('sentiment') or 'unscored'}"
+                    + (f"; topics: {', '.join(page['topics'])}" if page.get("topics") else ""))
+        site = page.get("domain") if escape.safe_url(page["url"]) else None  # a javascript: "domain" is no site
+        meta = (f"#{page['position']}, before: {_rank(page.get('before'))}; {page.get('kind') or 'other'} on "
+                f"{site or 'no web address'}; {said}")
+        lines.append(fmt.item(fmt.link(page["url"], page.get("title") or page["url"]) + " " + fmt.text(f"({meta})")))
     if record.id:
         lines.append(fmt.text(f"Acknowledge: listener alerts ack {record.id} · resolve: listener alerts resolve "
                               f"{record.id}"))

@@ -3,6 +3,7 @@ state from the settings, check the project's rules, deliver what is due."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 from listener.alerts.check import CheckReport, check_alerts
@@ -13,8 +14,21 @@ from listener.runtime import open_settings_store
 
 def check_now(settings: Settings, project: Project, now: datetime | None = None, *, deliver: bool = True,
               replay_from: datetime | None = None) -> CheckReport:
-    with open_settings_store(settings) as store, open_alert_state(settings) as state:
-        return check_alerts(store, state, project, now, replay_from=replay_from, deliver=deliver)
+    with open_settings_store(settings) as store, open_alert_state(settings) as state, \
+            _rank_history(settings, project) as history:
+        return check_alerts(store, state, project, now, replay_from=replay_from, deliver=deliver, history=history)
+
+
+@contextmanager
+def _rank_history(settings: Settings, project: Project):
+    """The SEO rank history when a rule reads it (metric = "serp"), else None: no file is touched for nothing."""
+    if not any(rule.metric == "serp" for rule in project.alert):
+        yield None
+        return
+    from listener.seo.history import RankHistory
+
+    with RankHistory.open(settings) as history:
+        yield history
 
 
 def sample_alert() -> AlertRecord:

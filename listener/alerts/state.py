@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     dedupe_key TEXT NOT NULL UNIQUE,
     subject TEXT NOT NULL,              -- rule name | brand | split field=value: what the cooldown is per
     rule TEXT NOT NULL,
-    kind TEXT NOT NULL,                 -- volume, negative, topic, drop, repeat_author, engagement
+    kind TEXT NOT NULL,                 -- volume, negative, topic, drop, repeat_author, engagement, or a
+                                        -- rank change (third_party_overtook, own_left_page_one, ...)
     brand TEXT,
     split TEXT,                         -- "source=reddit", "topic=account_access" or ""
     status TEXT NOT NULL DEFAULT 'open',

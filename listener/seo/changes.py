@@ -1,5 +1,5 @@
 """What changed between checks of a question: the own page's position moving, a third-party page overtaking
-it, the own page leaving (or reaching) page one. These become alert kinds once alerts exist."""
+it, the own page leaving (or reaching) page one. `metric = "serp"` alert rules raise them (listener.alerts.serp)."""
 
 from __future__ import annotations
 

@@ -146,15 +146,26 @@ def brand_reviews_on_site(store: Store, url: str, brand: str, limit: int = SITE_
     return [hit.mention for hit in page.hits]
 
 
-def _weigh(row: QuestionReport, mentions: dict[str, list[Mention]], store: Store | None) -> None:
-    for item in row.outranking:
+def describe_pages(pages: list[OutrankingPage], brand: str, store: Store | None,
+                   mentions: dict[str, list[Mention]] | None = None) -> None:
+    """Fill in what the store knows each page says (mentions, negativity, sentiment, topics), in place.
+    `mentions`: the pages' stored mentions when already read (mentions_of_pages), else they are read here."""
+    if mentions is None:
+        urls = list(dict.fromkeys(page.url for page in pages))
+        mentions = mentions_of_pages(store, urls) if store is not None and urls else {}
+    for item in pages:
         found = mentions.get(item.url, [])
         if found:
             item.matched_by = "page"
         elif item.kind == "review" and store is not None:
-            found = brand_reviews_on_site(store, item.url, row.brand)
+            found = brand_reviews_on_site(store, item.url, brand)
             item.matched_by = "site" if found else None
         _describe(item, found)
+
+
+def _weigh(row: QuestionReport, mentions: dict[str, list[Mention]], store: Store | None) -> None:
+    describe_pages(row.outranking, row.brand, store, mentions)
+    for item in row.outranking:
         if item.negativity is None:
             row.unscored_weight += item.click_share
         else:

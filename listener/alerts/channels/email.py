@@ -76,7 +76,8 @@ def build_email(alerts: list[AlertRecord], to: str, sender: str, project_name: s
     _, body = render(alerts, "html", tz, project_name, chart_cids={k: v[0] for k, v in charts.items()})
     message = EmailMessage()
     # Scraped text reaches the Subject through alert titles: one clean line, never a header break.
-    message["Subject"] = escape.header(title)
+    # Defused too: a subject is shown as text, but mail is forwarded to chats where @channel would ping.
+    message["Subject"] = escape.defuse(escape.header(title))
     message["From"] = sender
     message["To"] = Address(addr_spec=to)
     message["Date"] = format_datetime(datetime.now(timezone.utc))
