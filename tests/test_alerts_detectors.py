@@ -124,6 +124,28 @@ def test_a_slow_ramp_is_caught_by_the_longer_window():
     assert not run(values, CountSpikeDetector(step=HOUR, windows=(1,)), Policy(min_volume=10, cooldown=24 * HOUR))
 
 
+def test_confirm_ignores_a_lone_bucket_but_raises_a_burst_that_persists():
+    values = seasonal_series(6)
+    at = 24 * 5 + 3  # 03:00, a quiet hour
+    lone = list(values)
+    lone[at] += 25
+    policy = Policy(min_volume=10, cooldown=6 * HOUR)
+    # one window of one bucket: without persistence the lone burst is an alert, with it the burst is not
+    assert [i for i, _, _ in run(lone, CountSpikeDetector(step=HOUR, windows=(1,)), policy)] == [at]
+    assert run(lone, CountSpikeDetector(step=HOUR, windows=(1,), confirm=2), policy) == []
+    # two unusual buckets in a row: raised at the second one, with that bucket's own counts
+    twice = list(lone)
+    twice[at + 1] += 25
+    fired = run(twice, CountSpikeDetector(step=HOUR, windows=(1,), confirm=2), policy)
+    assert [i for i, _, _ in fired] == [at + 1]
+    assert fired[0][2].observed == twice[at + 1] and fired[0][2].window == 1
+    # a lone burst large enough for the longer window still gets through there
+    huge = list(values)
+    huge[at] += 80
+    fired = run(huge, CountSpikeDetector(step=HOUR, windows=(1, 3), confirm=2), policy)
+    assert [(i, s.window) for i, _, s in fired] == [(at, 3)]
+
+
 def test_drop_detector_sees_a_source_go_silent_but_not_a_quiet_one():
     values = seasonal_series(5) + seasonal_series(1, seed=9)[:10] + [0] * 8  # silent from 10:00 on day 6
     detector = DropDetector(step=HOUR, window=6)
