@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 
 #: the hour and weekday factors start as a flat shape worth this many observations of each slot
 PRIOR = 2.0
+#: the fast level (when on) remembers at least this many buckets, see __post_init__
+FAST_MIN_BUCKETS = 12.0
 
 
 @dataclass
@@ -57,7 +59,14 @@ class SeasonalBaseline:
         self._zone = None if self.tz == "UTC" else ZoneInfo(self.tz)
         buckets_per_day = 86400.0 / self.step
         self._a_level = 1.0 - 0.5 ** (self.step / self.level_half_life)
-        self._a_fast = 1.0 - 0.5 ** (self.step / self.fast_half_life) if self.fast_half_life else None
+        # A level averaged over fewer than FAST_MIN_BUCKETS buckets is mostly noise (and with large buckets
+        # it chases the daily cycle): the fast level's half-life is never shorter than that many buckets,
+        # nor longer than the slow level's (with hourly buckets the two levels are then one).
+        fast_buckets = None
+        if self.fast_half_life:
+            fast_buckets = min(max(self.fast_half_life / self.step, FAST_MIN_BUCKETS),
+                               max(self.fast_half_life, self.level_half_life) / self.step)
+        self._a_fast = 1.0 - 0.5 ** (1.0 / fast_buckets) if fast_buckets else None
         # The hour factor is seen once a day per hour slot: its rate is per day, spread over the slot's buckets.
         slots_per_hour = max(1.0, 3600.0 / self.step)
         self._a_hour = (1.0 - 0.5 ** (1.0 / self.season_half_life_days)) / slots_per_hour
