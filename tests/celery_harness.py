@@ -103,6 +103,13 @@ class Worker:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
+    def freeze(self) -> None:
+        """SIGSTOP the whole worker: it holds whatever it had taken, so the test can look before killing."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the whole worker (parent and pool children), as a crashed machine would."""
         with _quiet():

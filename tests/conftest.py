@@ -6,6 +6,26 @@ import pytest
 
 
 @pytest.fixture
+def run(tmp_path, monkeypatch):
+    """`run("search", "nimbus")`: the listener CLI in-process on a fresh data folder, with no store URL or
+    project from the environment. catch_exceptions=False: a traceback fails the test instead of hiding in
+    result.exception."""
+    from typer.testing import CliRunner
+
+    from listener.cli import app
+
+    monkeypatch.setenv("LISTENER_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("LISTENER_STORE", raising=False)
+    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
 def sqlite_store(tmp_path):
     """A fresh embedded store in a temporary folder (WAL on a real file), closed after the test."""
     from listener.store.sqlite import SqliteStore

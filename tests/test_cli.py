@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from listener.cli import app
 
@@ -20,19 +19,6 @@ GOOD = [
     {"source": "rss", "url": "https://news.example.com/a", "text": "کارمزد انتقال در نیمبوس افزایش یافت",
      "published_at": "2026-11-03T08:00:00Z", "author_name": "sam"},
 ]
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("LISTENER_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("LISTENER_STORE", raising=False)
-    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture

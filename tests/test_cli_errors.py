@@ -1,24 +1,8 @@
 """Every mistake a user can make on the command line gets one clear message and exit code 2, never a traceback."""
 
 import pytest
-from typer.testing import CliRunner
 
-from listener.cli import app
 from listener.config import ConfigError, load_project, parse_duration
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("LISTENER_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("LISTENER_STORE", raising=False)
-    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args):
-        # catch_exceptions=False: a traceback fails the test instead of hiding in result.exception
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.mark.parametrize("args, names", [

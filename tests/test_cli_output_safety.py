@@ -5,7 +5,6 @@ import io
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from listener.cli import app
 
@@ -19,19 +18,6 @@ HOSTILE = [
     {"source": "forum", "native_id": "3", "published_at": "2026-11-01T12:00:00Z",
      "text": "نیمبوس data link", "url": "data:text/html,<script>alert(1)</script>"},
 ]
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("LISTENER_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("LISTENER_STORE", raising=False)
-    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture

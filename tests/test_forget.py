@@ -47,19 +47,12 @@ def test_forget_author_leaves_no_trace_in_the_files(tmp_path):
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("LISTENER_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("LISTENER_STORE", raising=False)
-    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
-
+def run(run, tmp_path):
+    """The CLI (conftest's `run`) on a data folder that holds `mentions()`."""
     path = tmp_path / "in.jsonl"
     path.write_text("".join(m.to_json() + "\n" for m in mentions()), encoding="utf-8")
-    assert invoke("ingest", str(path), "--no-score", "--json").exit_code == 0
-    return invoke
+    assert run("ingest", str(path), "--no-score", "--json").exit_code == 0
+    return run
 
 
 def test_forget_by_name_previews_and_asks_first(run, tmp_path):

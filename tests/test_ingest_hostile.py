@@ -3,22 +3,6 @@
 import json
 
 import pytest
-from typer.testing import CliRunner
-
-from listener.cli import app
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.setenv("LISTENER_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("LISTENER_STORE", raising=False)
-    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args, input=None):
-        return runner.invoke(app, list(args), input=input, catch_exceptions=False)
-
-    return invoke
 
 
 def line(native_id: str, **fields) -> bytes:

@@ -100,3 +100,18 @@ def test_embedding_cache_resumes_and_never_reembeds(tmp_path):
     cached_embed(third, texts, cache=cache)
     assert third.embedded == 0
     cache.close()
+
+
+def test_example_weights_balance_classes_within_sets_and_sets_by_size():
+    from listener.nlp.train import example_weights
+
+    sets = ["a"] * 90 + ["b"] * 10
+    y = np.array([1] * 80 + [0] * 10 + [0] * 5 + [2] * 5)
+    w = example_weights(sets, y, set_power=0.0)
+    a_neutral, a_negative, b = w[:80].sum(), w[80:90].sum(), w[90:].sum()
+    assert np.isclose(a_neutral, a_negative) and np.isclose(a_neutral + a_negative, b)  # sets equal, classes too
+    assert np.isclose(w.mean(), 1.0)
+    half = example_weights(sets, y, set_power=1.0)
+    assert np.isclose(half[:90].sum() / half[90:].sum(), 9.0)  # every line the same: sets by size
+    boosted = example_weights(sets, y, set_power=0.0, set_weights={"b": 3.0})
+    assert np.isclose(boosted[90:].sum() / boosted[:90].sum(), 3.0)

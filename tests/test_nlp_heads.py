@@ -50,3 +50,18 @@ def test_zero_shot_scores_are_centred():
     protos = np.eye(3, dtype=np.float32)
     s = zero_shot_scores(x, protos)
     assert np.allclose(s.sum(1), 0, atol=1e-6) and (np.argmax(s, 1) == np.arange(3)).all()
+
+
+def test_a_hidden_layer_round_trips_and_is_used(tmp_path):
+    rng = np.random.default_rng(3)
+    head = SentimentHead(rng.normal(size=(3, 5)).astype(np.float32), np.zeros(3, np.float32), 1.0,
+                         hidden_weight=rng.normal(size=(5, 8)).astype(np.float32),
+                         hidden_bias=rng.normal(size=5).astype(np.float32))
+    heads = _heads()
+    heads.sentiment = head
+    heads.save(tmp_path)
+    loaded = Heads.load(tmp_path)
+    x = rng.normal(size=(4, 8)).astype(np.float32)
+    assert loaded.dim == 8 and np.allclose(loaded.sentiment.predict_proba(x), head.predict_proba(x))
+    relu = np.maximum(x @ head.hidden_weight.T + head.hidden_bias, 0)
+    assert np.allclose(head.logits(x), relu @ head.weight.T + head.bias)

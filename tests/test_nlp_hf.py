@@ -112,3 +112,40 @@ def test_a_classifier_is_used_for_sentiment(tiny_models):
     assert scorer.classifier is not None and scorer.encoder.name == "multilingual-e5-small"
     preds = scorer.predict(["good app", "bad app"])
     assert all(p.probabilities[1] == 0 for p in preds)  # a 2-label model never says neutral
+
+
+def test_cli_train_to_a_folder_then_eval_with_heads(tiny_models, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from listener.cli import app
+    from listener.nlp.scorer import clear_cache
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("LISTENER_HEADS", raising=False)
+    words = {"negative": "bad", "neutral": "the", "positive": "good"}
+    rows = [{"text": f"{words[label]} app {'is ' * (i % 7)} #{i}", "label": label, "lang": "en", "set": "mine",
+             "topics": [["payments"], ["pricing"], []][i % 3]}
+            for i, label in enumerate(["negative", "neutral", "positive"] * 40)]
+    data = tmp_path / "mine.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    name, out = str(tiny_models[0]), tmp_path / "heads"
+    runner = CliRunner()
+    try:
+        bad = runner.invoke(app, ["model", "train", "--model", name, "--data", str(data), "-o", str(out),
+                                  "--weight", "nope=2"])
+        assert bad.exit_code == 2 and "nope" in bad.output and "sets: mine" in " ".join(bad.output.split())
+        result = runner.invoke(app, ["model", "train", "--model", name, "--data", str(data), "-o", str(out),
+                                     "--no-precision-check", "--json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["sets"]["mine"]["dev_from"].startswith("carved: 24 lines")
+        assert report["eval"]["lines"] == 24 and (out / "heads.json").exists()
+        missing = runner.invoke(app, ["model", "eval", str(data), "--model", name, "--heads", str(tmp_path / "none")])
+        assert missing.exit_code == 2 and "listener model train" in " ".join(missing.output.split())
+        result = runner.invoke(app, ["model", "eval", str(data), "--model", name, "--heads", str(out), "--json"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["all"]["n"] == 120
+    finally:
+        clear_cache(name)

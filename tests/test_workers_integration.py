@@ -52,11 +52,21 @@ def test_sigkill_of_a_worker_mid_run_loses_nothing_and_stores_nothing_twice(tmp_
     try:
         assert send_batches(producer(env), mentions(TOTAL), BATCH) == TOTAL // BATCH
         wait_for(lambda: stored(data)[0] >= 800, 120, "the first worker to store 800 mentions")
+
+        def holding_a_message() -> bool:
+            """Freeze the worker; keep it frozen only if it holds a message (between two tasks it may not)."""
+            first.freeze()
+            if shared_redis.hlen("unacked") >= 1:
+                return True
+            first.thaw()
+            return False
+
+        wait_for(holding_a_message, 60, "the worker to be caught holding a message", interval=0.01)
     finally:
         first.kill()
     after_kill = stored(data)[0]
     assert after_kill < TOTAL, "the run ended before the kill: nothing was tested"
-    # the task the worker was running is still in Redis, taken but not acknowledged
+    # what the worker had taken is still in Redis, taken but not acknowledged
     assert shared_redis.hlen("unacked") >= 1
 
     second = Worker(env, tmp_path / "second.log", name="second").wait_ready()

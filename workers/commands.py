@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from listener.cli.render import shown
 from rich.table import Table
 
 from listener.cli.common import UserInputError, fail, handle_errors, print_json, settings
@@ -109,7 +109,7 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print as JSON
     _out.print(f"queues: {queues}; taken, not yet acknowledged: {report['unacknowledged']}", highlight=False)
     if report["workers"]:
         for name, served in report["workers"].items():
-            _out.print(f"worker {escape(name)}: {', '.join(served)}", highlight=False)
+            _out.print(f"worker {shown(name)}: {', '.join(served)}", highlight=False)
     else:
         _out.print("[yellow]no worker answered[/yellow] (start one with `listener worker`)")
     _out.print(f"dead letters: {report['dead_letters']}" + (" (see `listener dlq list`)" if report["dead_letters"]
@@ -121,9 +121,9 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print as JSON
         for name, run in sorted(report["sources"].items()):
             errors = run.get("errors") or ([run["error"]] if run.get("error") else [])
             colour = {"ok": "green", "failed": "red"}.get(run["outcome"], "yellow")
-            table.add_row(escape(name), _when(run.get("finished")), f"[{colour}]{run['outcome']}[/{colour}]",
-                          str(run.get("new", "")), escape(str(errors[0]))[:120] if errors else
-                          escape(str(run.get("not_run", ""))))
+            table.add_row(shown(name), _when(run.get("finished")), f"[{colour}]{run['outcome']}[/{colour}]",
+                          str(run.get("new", "")), shown(str(errors[0]))[:120] if errors else
+                          shown(str(run.get("not_run", ""))))
         _out.print(table)
 
 
@@ -151,7 +151,7 @@ def dlq_list(json_output: bool = typer.Option(False, "--json", help="Print as JS
         return
     for letter in letters:
         _out.print(f"{letter.id}  {letter.task} ({letter.queue})  {_when(letter.failed_at)}  "
-                   f"after {letter.retries} retr{'y' if letter.retries == 1 else 'ies'}: {escape(letter.error)}",
+                   f"after {letter.retries} retr{'y' if letter.retries == 1 else 'ies'}: {shown(letter.error)}",
                    highlight=False, markup=False)
         if show_traceback:
             _out.print(letter.traceback, highlight=False, markup=False)

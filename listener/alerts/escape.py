@@ -12,6 +12,8 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
+from listener.safety import safe_link
+
 # Bidi embeddings/overrides/isolates in scraped text could reorder what surrounds them: dropped, and our
 # own isolates put around each scraped piece instead (FSI ... PDI in text, <bdi>/dir=auto in HTML).
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
@@ -60,17 +62,18 @@ def html_text(text: str | None) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """The URL if it is an http(s) URL with a host and nothing that could break out of an attribute."""
-    if not url:
+    """The URL if listener.safety offers it as a link at all (http(s) only, as every sink decides) and it has a
+    host and no character that could close an HTML attribute or a chat format's link syntax."""
+    link = safe_link(url)
+    if not link:
         return None
-    url = clean(url).strip()
     try:
-        parts = urlsplit(url)
+        host = urlsplit(link).netloc
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or re.search(r"[\s<>\"'`]", url):
+    if not host or re.search(r"[<>\"'`]", link):
         return None
-    return url
+    return link
 
 
 def html_link(url: str | None, label: str | None) -> str:

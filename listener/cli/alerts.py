@@ -88,12 +88,12 @@ def list_alerts(
     table = Table(title_justify="left")
     for column in ("id", "status", "raised for", "rule", "alert", "sent"):
         table.add_column(column)
-    from rich.markup import escape
+    from listener.cli.render import shown
 
     for r in records:
         sent = ", ".join(f"{d['status']}" for d in deliveries[r.id]) or "-"
-        table.add_row(str(r.id), r.status, r.window_end.strftime("%Y-%m-%d %H:%M"), escape(r.rule),
-                      escape(r.title), sent)
+        table.add_row(str(r.id), r.status, r.window_end.strftime("%Y-%m-%d %H:%M"), shown(r.rule),
+                      shown(r.title), sent)
     _out.print(table)
 
 

@@ -82,7 +82,8 @@ def handle_errors():
     except StoreError as err:  # unreachable store, refused query, schema to migrate: the message says what to do
         from rich.markup import escape
 
-        # a server's reason may quote a scraped document: no markup, no control or bidi characters reach the terminal
+        # a server's reason may quote a scraped document: no markup, no control or bidi characters reach the
+        # terminal, and they stay visible as \uXXXX (one line, whatever the server sent)
         text = _UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(err))
         _err.print(f"[bold red]error[/bold red]: store: {escape(text)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None

@@ -30,12 +30,13 @@ PrecisionOption = typer.Option(None, "--precision",
 @contextlib.contextmanager
 def _model_errors():
     """A model that cannot be loaded, or missing files, end in one clear message and exit code 2."""
+    from listener.nlp.corpus import TrainingDataError
     from listener.nlp.encoder import ModelUnavailable
 
     with handle_errors():
         try:
             yield
-        except (ModelUnavailable, FileNotFoundError) as err:
+        except (ModelUnavailable, FileNotFoundError, TrainingDataError) as err:
             err_console.print(f"[bold red]error[/bold red]: {shown(str(err))}", highlight=False)
             raise typer.Exit(2) from None
 
@@ -57,6 +58,12 @@ def train(
     max_per_set: int = typer.Option(4000, min=0, help="Train lines kept per set (stratified sample, fixed "
                                     "seed; 0 = all)."),
     max_dev: int = typer.Option(2000, min=1, help="Dev lines per set (own dev split, else carved by seed)."),
+    set_power: float = typer.Option(0.0, min=0.0, max=1.0, help="Each set's total weight grows as its size to "
+                                    "this power (1: every line counts the same; 0: every set counts the same)."),
+    weight: list[str] = typer.Option([], "--weight", help="SET=FACTOR: multiply a set's weight (repeatable), "
+                                     "e.g. --weight en=3 to make a project's own examples count more."),
+    hidden: int = typer.Option(256, min=0, help="Units of one hidden layer in the sentiment head (0: a linear "
+                               "head, logistic regression)."),
     precision_check: bool = typer.Option(True, help="Also measure the heads with the encoder in bf16 and "
                                          "int8 (bundled encoder only; what `auto` relies on)."),
     json_output: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
@@ -67,8 +74,17 @@ def train(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from listener.cli.common import UserInputError
     from listener.nlp.train import run_training
 
+    set_weights = {}
+    with handle_errors():
+        for item in weight:
+            name, _, factor = item.partition("=")
+            try:
+                set_weights[name.strip()] = float(factor)
+            except ValueError:
+                raise UserInputError(f"--weight {item!r}: expected SET=FACTOR, e.g. --weight en=3") from None
     with _model_errors(), Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                    TextColumn("{task.fields[rate]}"), TimeRemainingColumn(),
                                    console=err_console, transient=json_output) as bar:
@@ -80,7 +96,8 @@ def train(
             bar.update(tasks[stage], completed=done, total=total, rate=f"{rate:.0f} texts/s" if rate else "")
 
         report = run_training(model=model, files=data or None, output=output, max_per_set=max_per_set or None,
-                              max_dev=max_dev, check_precisions=precision_check, progress=progress)
+                              max_dev=max_dev, check_precisions=precision_check, set_power=set_power,
+                              set_weights=set_weights or None, hidden=hidden, progress=progress)
     if json_output:
         print_json(report)
         return
@@ -188,7 +205,7 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
                       "macro-F1": _num(m.get("macro_f1")),
                       "pos/neg acc": _num(m.get("positive_negative", {}).get("accuracy")),
                       "neutral recall": _num(neutral.get("recall")) if neutral.get("support") else "",
-                      "mixed predicted": shown(", ".join(f"{k} {v}" for k, v in mixed["predicted"].items()))
+                      "mixed predicted": shown(" / ".join(f"{k[:3]} {v}" for k, v in mixed["predicted"].items()))
                       if mixed else "",
                       "topic micro-F1": _num(topics.get("micro_f1")),
                       "topic false-fire": _num(topics.get("false_fire_rate"))})
@@ -199,7 +216,7 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
         column.no_wrap = True
     for c in cells:
         summary.add_row(*[c[h] for h in headers])
-    Console(file=console.file, width=max(console.width, 160), no_color=console.no_color).print(summary)
+    Console(file=console.file, width=max(console.width, 200), no_color=console.no_color).print(summary)
     languages = report.get("languages", {})
     confusion_rows = list(languages.items()) + ([("all", report["all"])] if len(languages) > 1 else [])
     for name, m in confusion_rows:

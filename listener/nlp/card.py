@@ -52,9 +52,12 @@ def render_numbers(card: dict) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
     s, t, z = card.get("sentiment", {}), card.get("topics", {}), card.get("zero_shot_calibration", {})
     lines += ["", "Fitted on the train parts:", "",
-              f"- sentiment: C = {s.get('C')} (tuned on {s.get('tuned_on', '5-fold CV')}: macro-F1 "
+              f"- sentiment: {'one hidden layer of ' + str(s['hidden']) + ' units, alpha ' + str(s.get('alpha')) + ', ' + str(s.get('iterations')) + ' epochs' if s.get('hidden') else 'logistic regression, C = ' + str(s.get('C'))} "
+              f"(measured on {s.get('tuned_on', '5-fold CV')} of the train parts: macro-F1 "
               f"{s.get('cv_macro_f1')}, accuracy {s.get('cv_accuracy')}), temperature {s.get('temperature')}, "
-              f"expected calibration error after scaling {s.get('cv_ece')}; set weight ~ size^{card.get('set_power', 1)}",
+              f"expected calibration error after scaling {s.get('cv_ece')}; every set weighs "
+              f"size^{card.get('set_power', 1)}{' x ' + str(card['set_weights']) if card.get('set_weights') else ''}, "
+              f"classes balanced within each set",
               f"- topics: C = {t.get('C')}, CV micro-F1 {t.get('cv_micro_f1')}, thresholds {t.get('thresholds')}",
               f"- zero-shot: centred-cosine threshold {z.get('threshold')}, micro-F1 {z.get('micro_f1_on_taxonomy')} "
               f"when the taxonomy's own topics are decided from their descriptions alone",

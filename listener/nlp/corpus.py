@@ -29,6 +29,10 @@ SEED = 13
 _SPACE = re.compile(r"\s+")
 
 
+class TrainingDataError(ValueError):
+    """The training data cannot be used as given; the message says what to change."""
+
+
 def labelled_files(paths: Iterable[str | Path]) -> list[Path]:
     """Files as given, folders expanded to their *.jsonl files (sorted). Raises for a path that is neither."""
     out: list[Path] = []

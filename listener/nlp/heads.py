@@ -31,14 +31,24 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 @dataclass
 class SentimentHead:
-    """Multinomial logistic regression with temperature scaling: p = softmax((x W^T + b) / T)."""
+    """Multinomial logistic regression with temperature scaling: p = softmax((h W^T + b) / T), where h is the
+    embedding, or, with a hidden layer, h = relu(x W1^T + b1) (one small layer: a linear boundary cannot fit
+    tweets, reviews and a project's own posts at once)."""
 
-    weight: np.ndarray  # (3, dim)
+    weight: np.ndarray  # (3, dim) or (3, hidden)
     bias: np.ndarray  # (3,)
     temperature: float = 1.0
     labels: tuple[str, ...] = SENTIMENT_LABELS
+    hidden_weight: np.ndarray | None = None  # (hidden, dim)
+    hidden_bias: np.ndarray | None = None  # (hidden,)
+
+    @property
+    def dim(self) -> int:
+        return int((self.hidden_weight if self.hidden_weight is not None else self.weight).shape[1])
 
     def logits(self, x: np.ndarray) -> np.ndarray:
+        if self.hidden_weight is not None:
+            x = np.maximum(x @ self.hidden_weight.T + self.hidden_bias, 0.0)
         return x @ self.weight.T + self.bias
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -98,15 +108,18 @@ class Heads:
 
     @property
     def dim(self) -> int:
-        return int(self.sentiment.weight.shape[1])
+        return self.sentiment.dim
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        hidden = {} if self.sentiment.hidden_weight is None else {
+            "hidden_weight": self.sentiment.hidden_weight.astype(np.float32),
+            "hidden_bias": self.sentiment.hidden_bias.astype(np.float32)}
         np.savez(folder / "sentiment.npz", weight=self.sentiment.weight.astype(np.float32),
                  bias=self.sentiment.bias.astype(np.float32),
                  temperature=np.float32(self.sentiment.temperature),
-                 labels=np.array(self.sentiment.labels))
+                 labels=np.array(self.sentiment.labels), **hidden)
         np.savez(folder / "topics.npz", weight=self.topics.weight.astype(np.float32),
                  bias=self.topics.bias.astype(np.float32), thresholds=self.topics.thresholds.astype(np.float32),
                  labels=np.array(self.topics.labels))
@@ -122,7 +135,9 @@ class Heads:
         folder = Path(folder)
         with np.load(folder / "sentiment.npz", allow_pickle=False) as s:
             sentiment = SentimentHead(s["weight"], s["bias"], float(s["temperature"]),
-                                      tuple(str(x) for x in s["labels"]))
+                                      tuple(str(x) for x in s["labels"]),
+                                      s["hidden_weight"] if "hidden_weight" in s else None,
+                                      s["hidden_bias"] if "hidden_bias" in s else None)
         with np.load(folder / "topics.npz", allow_pickle=False) as t:
             topics = TopicHead([str(x) for x in t["labels"]], t["weight"], t["bias"], t["thresholds"])
         card = json.loads((folder / "heads.json").read_text())
