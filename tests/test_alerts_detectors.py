@@ -50,6 +50,27 @@ def test_baseline_learns_the_hour_of_day():
     assert afternoon == pytest.approx(daily_mean(12), rel=0.35)
 
 
+def test_fast_level_follows_a_new_normal_while_the_daily_shape_still_learns():
+    rng = random.Random(3)
+    step = 300.0  # 5-minute buckets: 2 h is 24 of them
+    base = SeasonalBaseline(step=step, fast_half_life=2 * HOUR)
+    days, per_hour = 8, int(HOUR / step)
+    for i in range(24 * per_hour * days):
+        base.update(T0 + i * step, poisson(rng, daily_mean(i // per_hour % 24)))
+    afternoon, night = T0 + days * 24 * HOUR + 12 * HOUR, T0 + days * 24 * HOUR + 2 * HOUR
+    assert base.expected(afternoon) > 3 * base.expected(night)  # the shape is not flattened by the fast level
+    start = 24 * per_hour * days
+    for i in range(start, start + 3 * per_hour):  # a story grows: twice the volume for three hours
+        base.update(T0 + i * step, 2 * poisson(rng, daily_mean(i // per_hour % 24)))
+    assert base.reference > 1.1 * base.level  # the expected count has followed further than the level
+    # with hourly buckets the floor of 12 buckets is above the level's 6 h: the two levels are one
+    hourly = SeasonalBaseline(step=HOUR, fast_half_life=2 * HOUR)
+    for i, value in enumerate(seasonal_series(3)):
+        hourly.update(T0 + i * HOUR, value)
+    assert hourly.reference == pytest.approx(hourly.level)
+    assert SeasonalBaseline(step=HOUR).reference is None
+
+
 def run(values, detector, policy, start=T0, step=HOUR):
     state, fired = PolicyState(), []
     for i, value in enumerate(values):
@@ -122,6 +143,28 @@ def test_a_slow_ramp_is_caught_by_the_longer_window():
     fired = run(values, detector, Policy(min_volume=10, cooldown=24 * HOUR))
     assert fired and fired[0][2].window == 8
     assert not run(values, CountSpikeDetector(step=HOUR, windows=(1,)), Policy(min_volume=10, cooldown=24 * HOUR))
+
+
+def test_confirm_ignores_a_lone_bucket_but_raises_a_burst_that_persists():
+    values = seasonal_series(6)
+    at = 24 * 5 + 3  # 03:00, a quiet hour
+    lone = list(values)
+    lone[at] += 25
+    policy = Policy(min_volume=10, cooldown=6 * HOUR)
+    # one window of one bucket: without persistence the lone burst is an alert, with it the burst is not
+    assert [i for i, _, _ in run(lone, CountSpikeDetector(step=HOUR, windows=(1,)), policy)] == [at]
+    assert run(lone, CountSpikeDetector(step=HOUR, windows=(1,), confirm=2), policy) == []
+    # two unusual buckets in a row: raised at the second one, with that bucket's own counts
+    twice = list(lone)
+    twice[at + 1] += 25
+    fired = run(twice, CountSpikeDetector(step=HOUR, windows=(1,), confirm=2), policy)
+    assert [i for i, _, _ in fired] == [at + 1]
+    assert fired[0][2].observed == twice[at + 1] and fired[0][2].window == 1
+    # a lone burst large enough for the longer window still gets through there
+    huge = list(values)
+    huge[at] += 80
+    fired = run(huge, CountSpikeDetector(step=HOUR, windows=(1, 3), confirm=2), policy)
+    assert [(i, s.window) for i, _, s in fired] == [(at, 3)]
 
 
 def test_drop_detector_sees_a_source_go_silent_but_not_a_quiet_one():

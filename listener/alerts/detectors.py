@@ -50,15 +50,21 @@ class Score:
 
 
 class CountSpikeDetector:
-    """Upper-tail detector for counts per bucket, online, with an hour-of-day/day-of-week baseline."""
+    """Upper-tail detector for counts per bucket, online, with an hour-of-day/day-of-week baseline.
+
+    `confirm` > 1 asks a one-bucket window for persistence: it counts only when that many consecutive buckets
+    were each unusual on their own (its p is the largest of theirs). A lone burst of a few minutes (one
+    thread, one bot) is then left to the longer windows, which see it only if it is large enough to matter."""
 
     def __init__(self, step: float, windows: tuple[int, ...] = (1, 3, 12), tz: str = "UTC",
-                 min_history: float = DEFAULT_MIN_HISTORY, **baseline_options):
+                 min_history: float = DEFAULT_MIN_HISTORY, confirm: int = 1, **baseline_options):
         self.step = step
         self.windows = tuple(sorted(set(max(1, int(w)) for w in windows)))
         self.baseline = SeasonalBaseline(step=step, tz=tz, **baseline_options)
         self.min_history = min_history
+        self.confirm = max(1, int(confirm))
         self._trail = _Trail(self.windows[-1] + 1)
+        self._single_p: deque[float] = deque(maxlen=self.confirm - 1)
 
     @property
     def ready(self) -> bool:
@@ -73,6 +79,8 @@ class CountSpikeDetector:
         """Learn from a bucket without scoring it (replaying history before a check)."""
         self._trail.add(self.baseline, t, value)
         self.baseline.update(t, value)
+        if self.confirm > 1:
+            self._single_p.append(1.0)  # not scored: it confirms nothing
 
     def score(self, t: float, value: float, fraction: float = 1.0) -> Score:
         """Score the bucket starting at t, then learn from it. A bucket still filling (the current one, at
@@ -80,6 +88,7 @@ class CountSpikeDetector:
         ready = self.ready
         self._trail.add(self.baseline, t, value, fraction)
         best = Score(t, float(value), self.baseline.expected(t) or 0.0, 1.0, 0.0, 1, ready)
+        single_p = 1.0
         if ready:
             inv_r = self.baseline.inv_r
             for window in self.windows:
@@ -93,10 +102,16 @@ class CountSpikeDetector:
                 # are not independent (a burst spans several), so the sum keeps inv_r / sqrt(k): between
                 # "independent" and "one bucket" (too deaf for slow ramps on small counts).
                 p = min(1.0, nbinom_sf(obs, exp, inv_r / self.dispersion_divisor(window)) * len(self.windows))
+                if window == 1 and self.confirm > 1:
+                    # persistence: the bucket AND the ones before it must each be unusual
+                    single_p = p
+                    p = max([p, *self._single_p]) if len(self._single_p) >= self.confirm - 1 else 1.0
                 if p < best.p:
                     best = Score(t, obs, exp, p, p_to_z(p), window, True, t - (window - 1) * self.step, window * self.step)
         if fraction >= 1.0:
             self.baseline.update(t, value)
+            if self.confirm > 1:
+                self._single_p.append(single_p)
         else:
             self._trail.pop()
         return best
@@ -117,7 +132,7 @@ class _Trail:
     def add(self, baseline: SeasonalBaseline, t: float, value: float, fraction: float = 1.0) -> None:
         self.values.append(float(value))
         self.factors.append(baseline.factor(t) * fraction)
-        self.levels.append(baseline.level if baseline.level is not None else float(value))
+        self.levels.append(baseline.reference if baseline.level is not None else float(value))
 
     def pop(self) -> None:
         self.values.pop()
