@@ -91,3 +91,18 @@ def test_gathering_and_demo_commands_join_through_the_hook(command):
 
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output
+
+
+def test_only_the_cli_imports_the_cli():
+    """The web app, alerts, SEO and the rest are the library the CLI is built on, not the other way round:
+    what they share with the CLI (filter checking, JSON output) lives in listener.filters and listener.jsonable."""
+    offenders = []
+    for path in sorted((ROOT / "listener").rglob("*.py")):
+        if (ROOT / "listener" / "cli") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {n}" for n in names
+                          if n == "listener.cli" or n.startswith("listener.cli.")]
+    assert not offenders, "\n".join(offenders)

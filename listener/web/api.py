@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 
-from listener.cli.common import build_filters, check_interval, check_tz, to_jsonable
+from listener.filters import build_filters, check_interval, check_tz
+from listener.jsonable import to_jsonable
 from listener.search import search_store
 from listener.stats import stats_of_store
 from listener.store.base import Filters

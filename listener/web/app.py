@@ -22,7 +22,7 @@ def create_app(settings: Settings, store: Store | None = None, users: Users | No
     from listener.query import QuerySyntaxError
     from listener.runtime import open_settings_store
     from listener.web import api, pages
-    from listener.cli.common import UserInputError
+    from listener.filters import UserInputError
 
     app = FastAPI(title="listener", summary="Search mentions, see their volume, handle alerts, read the SEO report.")
     app.state.settings = settings
