@@ -13,7 +13,7 @@ from rich.table import Table
 
 from listener.cli.render import shown
 from listener.cli.common import (
-    ProjectOption, UserInputError, handle_errors, print_json, require_project, settings,
+    ProjectOption, UserInputError, handle_errors, print_error, print_json, require_project, settings,
 )
 from spiders import registry
 
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
             except ValueError as err:
                 raise UserInputError(str(err)) from None
             except CrawlError as err:
-                _err.print(f"[bold red]error[/bold red]: {shown(str(err))}", highlight=False)
+                print_error(str(err))
                 raise typer.Exit(1) from None
         report.pop("stderr", None)
         if json_output:

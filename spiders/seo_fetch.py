@@ -77,7 +77,9 @@ def fetch_outranking(project: Project, settings: Settings, *, score: bool = Fals
 
 def register(app: typer.Typer) -> None:
     """Add `fetch` to the `listener seo` group (listener.cli.seo), which the library registers itself."""
-    from listener.cli.common import ProjectOption, handle_errors, print_json, require_project, settings
+    from listener.cli.common import (
+        ProjectOption, handle_errors, print_error, print_json, require_project, settings,
+    )
     from listener.cli.seo import register as register_seo_group, seo_app
 
     register_seo_group(app)  # whichever plug-in comes first adds the group; the other finds it
@@ -98,7 +100,7 @@ def register(app: typer.Typer) -> None:
             try:
                 report = fetch_outranking(require_project(project), settings(), score=score)
             except CrawlError as err:
-                typer.echo(f"error: {err}", err=True)
+                print_error(str(err))  # a crawl error may quote a page: printed terminal-safe
                 raise typer.Exit(1) from None
         report.pop("stderr", None)
         if json_output:
