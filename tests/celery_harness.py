@@ -72,9 +72,18 @@ def mentions(count: int, seed: int = 7, prefix: str = "m") -> list[dict]:
 
 
 def send_batches(app, items: list[dict], size: int, score: bool = False) -> int:
-    for start in range(0, len(items), size):
-        app.send_task("listener.score_batch", args=[items[start:start + size]], kwargs={"score": score},
-                      queue="score")
+    """Send score batches as the runtime does (workers.tasks.publish): through the ledger."""
+    import redis
+
+    from workers import ledger
+
+    client = redis.Redis.from_url(app.conf.broker_url)
+    try:
+        for start in range(0, len(items), size):
+            ledger.send(app, client, "listener.score_batch", args=[items[start:start + size]],
+                        kwargs={"score": score}, queue="score")
+    finally:
+        client.close()
     return (len(items) + size - 1) // size
 
 

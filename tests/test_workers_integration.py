@@ -33,10 +33,13 @@ def shared_redis(redis_url):
 
 
 def _drained(client, data_dir):
-    """All 5,000 stored, nothing waiting, nothing taken but unacknowledged."""
+    """All 5,000 stored, nothing waiting, nothing taken but unacknowledged, every task crossed out of the
+    ledger."""
+    from workers import ledger
     from workers.status import queue_depths
 
-    return stored(data_dir)[0] == TOTAL and not any(queue_depths(client).values()) and not client.hlen("unacked")
+    return (stored(data_dir)[0] == TOTAL and not any(queue_depths(client).values()) and not client.hlen("unacked")
+            and not ledger.pending(client))
 
 
 def _state(client, data_dir) -> str:
@@ -88,50 +91,51 @@ def test_sigkill_of_a_worker_mid_run_loses_nothing_and_stores_nothing_twice(tmp_
 
 def test_redis_killed_and_restarted_mid_run_loses_nothing(tmp_path):
     """Our own redis-server (append-only, fsync always) is SIGKILLed mid-run and started again on the same
-    port and folder: the queue and the taken-but-unacknowledged messages come back from disk."""
+    port and folder: the queue and the taken-but-unacknowledged messages come back from disk, and the ledger
+    (workers.ledger) sends again the one message kombu can lose, popped by the worker's BRPOP but not yet
+    recorded as unacknowledged when Redis died (celery/kombu#305). The reconciliation runs here as beat
+    would run it, every second instead of every minute."""
+    import redis
+
+    from workers import ledger
+
     (tmp_path / "redis").mkdir()
     server = RedisServer(tmp_path / "redis").start()
     env = worker_env(tmp_path, server.url)
     data = tmp_path / "data"
+    app = producer(env)
     worker = Worker(env, tmp_path / "worker.log", name="restart").wait_ready()
+    client = None
     try:
-        send_batches(producer(env), mentions(TOTAL), BATCH)
+        send_batches(app, mentions(TOTAL), BATCH)
         wait_for(lambda: stored(data)[0] >= 800, 120, "800 mentions stored before the restart")
         server.kill()
         assert stored(data)[0] < TOTAL, "the run ended before Redis went down: nothing was tested"
         server.start()
-        import redis
-
         client = redis.Redis.from_url(server.url)
         assert client.llen("score") > 0  # the waiting messages survived on disk
+        assert ledger.pending(client) > 0  # and so did the ledger
+        resent = []
+
+        def finished() -> bool:
+            resent.append(ledger.reconcile(app, client, overdue_after=5)["resent"])
+            return _drained(client, data)
+
         try:
-            wait_for(lambda: _drained(client, data) or _lost_in_the_pop_window(client, data, worker), 180,
-                     "the worker to finish the run after the restart")
+            wait_for(finished, 180, "the worker to finish the run after the restart", interval=1)
         except TimeoutError as err:
-            raise AssertionError(f"{err}: {_state(client, data)}\n{worker.log()}") from None
-        if not _drained(client, data):
-            pytest.xfail("Redis died between popping one message and the worker recording it as unacked: "
-                         "kombu's Redis transport pops with BRPOP and writes the unacked entry afterwards "
-                         "(celery/kombu#305); that message is lost. Everything else survived.")
-        client.close()
+            raise AssertionError(f"{err}: {_state(client, data)}, ledger {ledger.pending(client)}\n"
+                                 f"{worker.log()}") from None
     finally:
         worker.stop()
+        if client is not None:
+            client.close()
         server.kill()
     assert stored(data) == (TOTAL, TOTAL)
-
-
-def _lost_in_the_pop_window(client, data, worker) -> bool:
-    """The one loss the Redis transport allows: exactly one message (BATCH mentions) missing, nothing left in
-    Redis, and the worker never received it (every message it received, it finished)."""
-    import re
-
-    from workers.status import queue_depths
-
-    log = worker.log_path.read_text(errors="replace")
-    received = set(re.findall(r"score_batch\[([0-9a-f-]+)\] received", log))
-    finished = set(re.findall(r"score_batch\[([0-9a-f-]+)\] succeeded", log))
-    return (stored(data)[0] == TOTAL - BATCH and not any(queue_depths(client).values())
-            and not client.hlen("unacked") and received == finished and len(received) == TOTAL // BATCH - 1)
+    # a message is sent again only when it is in no queue: the one the worker was taking, plus the running and
+    # the prefetched task if they finished while Redis was down and could not be crossed out; never the
+    # hundreds that were waiting when Redis died
+    assert sum(resent) <= 3, resent
 
 
 def test_a_batch_that_cannot_succeed_is_a_dead_letter_and_dlq_retry_and_drop_work(tmp_path, shared_redis,

@@ -39,7 +39,14 @@ def beat_schedule(project: Project) -> dict[str, dict[str, Any]]:
     return entries
 
 
+# Every minute the ledger is checked for tasks Redis lost (workers.ledger); with nothing overdue it is one
+# sorted-set read.
+RECONCILE = {"reconcile ledger": {"task": "listener.reconcile", "schedule": timedelta(minutes=1),
+                                  "options": {"queue": "alerts", "expires": 60}}}
+
+
 def schedule_from_env() -> dict[str, dict[str, Any]]:
-    """The schedule of LISTENER_PROJECT's project file; empty without one (workers do not need it)."""
+    """The ledger's reconciliation, and the schedule of LISTENER_PROJECT's project file (none without one:
+    workers do not need it)."""
     path = os.environ.get("LISTENER_PROJECT")
-    return beat_schedule(load_project(path)) if path else {}
+    return {**RECONCILE, **(beat_schedule(load_project(path)) if path else {})}

@@ -29,6 +29,7 @@ ROUTES = {
     "listener.score_pending": {"queue": "score"},
     "listener.check_alerts": {"queue": "alerts"},
     "listener.check_serp": {"queue": "gather"},  # outside HTTP like the gatherers, and as rare
+    "listener.reconcile": {"queue": "alerts"},  # short, and must run while gather and score are backlogged
 }
 
 

@@ -71,12 +71,14 @@ class DeadLetters:
     def retry(self, app, ids: list[str] | None) -> list[str]:
         """Send these letters' tasks again, with their original arguments, to their queues; returns task ids.
         A letter leaves the list only once its task is sent again."""
+        from workers import ledger
+
         sent = []
         for letter in self.take(ids):
             try:
-                result = app.send_task(letter.task, args=letter.args, kwargs=letter.kwargs, queue=letter.queue)
+                sent.append(ledger.send(app, self.redis, letter.task, args=letter.args, kwargs=letter.kwargs,
+                                        queue=letter.queue))
             except Exception:
                 self.add(letter)  # not sent: keep it
                 raise
-            sent.append(result.id)
         return sent

@@ -10,9 +10,10 @@ def enqueue_pass(project: Project, brand: str | None = None, score: bool = True)
     source -> task id. The workers read their own LISTENER_PROJECT, which should be the same file."""
     from spiders import registry
     from spiders.sources import select_brands
+    from workers import ledger, runtime
     from workers.app import app
 
     brands = select_brands(project, brand)
-    return {name: app.send_task("listener.gather", args=[name], kwargs={"brand": brand, "score": score},
-                                queue="gather").id
+    return {name: ledger.send(app, runtime.redis_client(), "listener.gather", args=[name],
+                              kwargs={"brand": brand, "score": score}, queue="gather")
             for name, source in registry.SOURCES.items() if source.wanted(brands)}

@@ -17,7 +17,7 @@ from celery import Task
 from celery.signals import worker_process_shutdown
 
 from listener.config import ConfigError
-from workers import runtime
+from workers import ledger, runtime
 from workers.app import app
 from workers.config import ROUTES, broker_url
 from workers.deadletters import DeadLetter, DeadLetters
@@ -65,6 +65,18 @@ class ListenerTask(Task):
     retry_backoff_max = 600
     retry_jitter = True
 
+    def on_success(self, retval, task_id, args, kwargs):
+        self._cross_out(task_id)
+
+    def _cross_out(self, task_id: str) -> None:
+        """Finished (or a dead letter now): out of the ledger, before the late acknowledgement. If Redis is
+        down right now the entry stays and reconcile finds the task done-but-listed: it sends it again, which
+        an idempotent task survives."""
+        try:
+            ledger.done(runtime.redis_client(), task_id)
+        except Exception as err:  # never let bookkeeping turn a finished task into a failed one
+            log.warning("could not cross %s out of the ledger: %s", task_id, err)
+
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         delivery = self.request.delivery_info or {}
         queue = delivery.get("routing_key") or ROUTES.get(self.name, {}).get("queue", "score")
@@ -72,6 +84,7 @@ class ListenerTask(Task):
                             error=f"{type(exc).__name__}: {exc}", traceback=str(einfo),
                             retries=self.request.retries, task_id=task_id)
         DeadLetters(runtime.redis_client()).add(letter)
+        self._cross_out(task_id)  # the dead-letter list owns it now
         log.error("%s %s failed for good, kept as dead letter %s: %s", self.name, task_id, letter.id, letter.error)
 
 
@@ -105,7 +118,8 @@ def publish(mentions: list, score: bool) -> int:
     items = [m.model_dump(mode="json") for m in mentions]
     messages = 0
     for start in range(0, len(items), SCORE_BATCH):
-        score_batch.apply_async(args=[items[start:start + SCORE_BATCH]], kwargs={"score": score}, queue="score")
+        ledger.send(app, runtime.redis_client(), score_batch.name, args=[items[start:start + SCORE_BATCH]],
+                    kwargs={"score": score}, queue="score")
         messages += 1
     return messages
 
@@ -207,6 +221,15 @@ def check_serp() -> dict[str, Any]:
     with RankHistory.open(settings) as history:
         report = check_questions(questions_of(runtime.require_project()), history, SeoSettings.from_env())
     return dataclasses.asdict(report)
+
+
+@app.task(name="listener.reconcile", base=ListenerTask)
+def reconcile() -> dict[str, int]:
+    """Send again what the ledger lists as sent, unfinished, overdue and in no queue (workers.ledger): the
+    message a Redis crash took between a worker's BRPOP and its unacked record. Overdue means older than the
+    visibility timeout, the time a dead worker's message takes to come back by itself."""
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    return ledger.reconcile(app, runtime.redis_client(), overdue_after=visibility)
 
 
 @worker_process_shutdown.connect
