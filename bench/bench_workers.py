@@ -53,7 +53,7 @@ def distributed(items: list[dict], folder: Path, processes: int) -> float:
     server = RedisServer(folder / "redis").start()
     # the production visibility timeout: a scoring batch takes longer than the tests' 5 s, and a shorter
     # timeout would hand it to a worker again while it still runs
-    env = worker_env(folder, server.url, LISTENER_VISIBILITY_TIMEOUT="3600")
+    env = worker_env(folder, server.url, LISTENER_VISIBILITY_TIMEOUT="3600", LISTENER_TASK_TIME_LIMIT="1800")
     data = folder / "data"
     worker = Worker(env, folder / "worker.log", queues="score", concurrency=processes, name=f"bench{processes}")
     try:
@@ -79,7 +79,7 @@ def alert_latency(folder: Path, backlog: int, checks: int) -> tuple[list[float],
     messages still waiting at the end (to show the backlog was there throughout)."""
     (folder / "redis").mkdir(parents=True)
     server = RedisServer(folder / "redis").start()
-    env = worker_env(folder, server.url, LISTENER_VISIBILITY_TIMEOUT="3600")
+    env = worker_env(folder, server.url, LISTENER_VISIBILITY_TIMEOUT="3600", LISTENER_TASK_TIME_LIMIT="1800")
     # a real rule, so each check runs the library's detectors over the store the backlog is filling
     with open(folder / "project.toml", "a", encoding="utf-8") as project:
         project.write('\n[[alert]]\nname = "acme volume"\nbrand = "Acme"\n')

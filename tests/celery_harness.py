@@ -42,8 +42,9 @@ def worker_env(tmp_path: Path, broker: str, **extra: str) -> dict[str, str]:
     env.update({"PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
                 "LISTENER_BROKER_URL": broker, "LISTENER_DATA": str(tmp_path / "data"),
                 "LISTENER_PROJECT": str(tmp_path / "project.toml"),
-                # a dead worker's message goes to another after 5 s, not the production hour
-                "LISTENER_VISIBILITY_TIMEOUT": "5", **extra})
+                # a dead worker's message goes to another after 8 s, not the production hour; so no task may
+                # run longer than 5 s (killed at 6 s): workers.config refuses a timeout that does not exceed that
+                "LISTENER_VISIBILITY_TIMEOUT": "8", "LISTENER_TASK_TIME_LIMIT": "5", **extra})
     return env
 
 
@@ -90,13 +91,15 @@ def send_batches(app, items: list[dict], size: int, score: bool = False) -> int:
 class Worker:
     """`celery -A workers.app worker` in its own process group, so SIGKILL reaches the parent and its children."""
 
-    def __init__(self, env: dict[str, str], log: Path, queues: str = "score", concurrency: int = 1, name: str = "w"):
+    def __init__(self, env: dict[str, str], log: Path, queues: str = "score", concurrency: int = 1, name: str = "w",
+                 include: str = ""):
         self.log_path = log
         self._log = open(log, "ab")
+        # include: more task modules for this worker (Celery's --include), e.g. the tests' slow task
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", queues, "-c", str(concurrency),
              "-P", "prefork", "--without-gossip", "--without-mingle", "-n", f"{name}-{os.getpid()}@%h",
-             "--loglevel", "info"],
+             "--loglevel", "info", *(["--include", include] if include else [])],
             env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
 
     def wait_ready(self, timeout: float = 60) -> "Worker":

@@ -12,7 +12,8 @@ from listener.config import BrandSources, ConfigError, Project
 def test_celery_config_is_json_only_late_acks_and_three_queues():
     from workers.config import celery_config
 
-    config = celery_config({"LISTENER_BROKER_URL": "redis://127.0.0.1:6379/3", "LISTENER_VISIBILITY_TIMEOUT": "600"})
+    config = celery_config({"LISTENER_BROKER_URL": "redis://127.0.0.1:6379/3", "LISTENER_VISIBILITY_TIMEOUT": "600",
+                            "LISTENER_TASK_TIME_LIMIT": "300"})
     assert config["accept_content"] == ["json"] and config["task_serializer"] == "json"
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1

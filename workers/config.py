@@ -7,8 +7,14 @@ Why each setting:
 - `worker_prefetch_multiplier = 1`: a worker holds one message beyond the one it runs, not dozens, so a slow
   batch never holds others hostage and a killed worker strands as little as possible.
 - `visibility_timeout` (LISTENER_VISIBILITY_TIMEOUT, default 3600 s): how long a message taken by a worker that
-  died waits before Redis hands it to another. It must exceed the longest task, or a task still running is
-  delivered twice (harmless, since tasks are idempotent, but wasted work).
+  died waits before Redis hands it to another. kombu cannot tell a dead worker from a slow one, so a task
+  still running after that long is handed to a second worker and runs twice. Hence the time limits below,
+  and a configuration whose timeout does not exceed them is refused at start-up.
+- `task_soft_time_limit` (LISTENER_TASK_TIME_LIMIT, default 1800 s, the longest crawl allowed): a task still
+  running is interrupted (SoftTimeLimitExceeded, which becomes a dead letter); `task_time_limit`, a little
+  later, kills its process if it did not stop. So no task runs as long as the visibility timeout. Retries
+  wait at most what is left of the timeout (workers.tasks), since a retry waiting for its countdown is held
+  by a worker like a running task.
 - Three queues, each served by its own workers: `gather` (crawls and API polls: slow, network-bound), `score`
   (the model: CPU-bound) and `alerts` (latency-sensitive: a gather backlog must never delay it).
 """
@@ -53,10 +59,23 @@ def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def time_limits(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """(soft, hard) seconds: the soft limit interrupts a task, the hard one kills its process a little later
+    (a tenth more, between 1 s and 1 min) if it did not stop."""
+    env = os.environ if environ is None else environ
+    soft = _seconds(env, "LISTENER_TASK_TIME_LIMIT", 1800)
+    return soft, soft + min(60, max(1, soft // 10))
+
+
 def celery_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
     url = broker_url(env)
     visibility = _seconds(env, "LISTENER_VISIBILITY_TIMEOUT", 3600)
+    soft, hard = time_limits(env)
+    if visibility <= hard:
+        raise ConfigError(f"LISTENER_VISIBILITY_TIMEOUT ({visibility} s) must exceed the longest a task can run "
+                          f"(LISTENER_TASK_TIME_LIMIT {soft} s, killed at {hard} s): a task still running after "
+                          "the visibility timeout is handed to a second worker and runs twice")
     # kombu looks for messages of dead workers every interval x throttle seconds (100 s by default); with a
     # short visibility timeout the sweep must be as frequent, or the timeout means nothing.
     sweep = max(1, min(10, visibility // 5))
@@ -74,6 +93,8 @@ def celery_config(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        "task_soft_time_limit": soft,
+        "task_time_limit": hard,
         "task_queues": [Queue(name) for name in QUEUES],
         "task_default_queue": "score",
         "task_routes": ROUTES,

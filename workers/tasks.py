@@ -62,7 +62,10 @@ class ListenerTask(Task):
     autoretry_for = _retryable()
     max_retries = _int_env("LISTENER_TASK_RETRIES", 5)
     retry_backoff = _int_env("LISTENER_RETRY_BACKOFF", 2)
-    retry_backoff_max = 600
+    # a retry waiting for its countdown sits taken-but-unacknowledged in Redis like a running task: the wait
+    # plus the run must stay within the visibility timeout (workers.config), or a second worker takes it
+    retry_backoff_max = max(1, min(600, app.conf.broker_transport_options["visibility_timeout"]
+                                   - app.conf.task_time_limit - 1))
     retry_jitter = True
 
     def on_success(self, retval, task_id, args, kwargs):
@@ -151,7 +154,10 @@ def gather(source: str, brand: str | None = None, score: bool = True) -> dict[st
 def _crawl(name: str, project, brand: str | None, score: bool) -> dict[str, Any]:
     from spiders.crawl import crawl
 
-    report = crawl([name], project, runtime.settings(), brand, score=False)
+    # the crawl process is stopped at the task's soft time limit at the latest (subprocess.run kills it when
+    # SoftTimeLimitExceeded interrupts the wait); its own timeout, a little earlier, reports it more clearly
+    report = crawl([name], project, runtime.settings(), brand, score=False,
+                   timeout=max(1, app.conf.task_soft_time_limit - 5))
     totals = report.get("totals", {})
     if score and totals.get("inserted", 0) + totals.get("updated", 0):
         score_pending.apply_async(queue="score")
