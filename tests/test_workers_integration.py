@@ -192,6 +192,7 @@ def test_a_batch_that_cannot_succeed_is_a_dead_letter_and_dlq_retry_and_drop_wor
         assert status.exit_code == 0, status.output
         report = json.loads(status.stdout)
         assert report["dead_letters"] == 0 and report["queues"] == {"gather": 0, "score": 0, "alerts": 0}
+        assert report["ledger"] == 0  # the retried task was sent through the ledger and crossed out
         assert any(queues == ["score"] for queues in report["workers"].values())
     finally:
         worker.stop()

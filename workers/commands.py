@@ -106,7 +106,8 @@ def status(json_output: bool = typer.Option(False, "--json", help="Print as JSON
         print_json(report)
         return
     queues = ", ".join(f"{name} {depth}" for name, depth in report["queues"].items())
-    _out.print(f"queues: {queues}; taken, not yet acknowledged: {report['unacknowledged']}", highlight=False)
+    _out.print(f"queues: {queues}; taken, not yet acknowledged: {report['unacknowledged']}; sent, not yet "
+               f"finished: {report['ledger']}", highlight=False)
     if report["workers"]:
         for name, served in report["workers"].items():
             _out.print(f"worker {shown(name)}: {', '.join(served)}", highlight=False)

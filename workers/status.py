@@ -22,6 +22,7 @@ def queue_depths(client) -> dict[str, int]:
 
 
 def collect_status(app, client, timeout: float = 1.0) -> dict[str, Any]:
+    from workers import ledger
     from workers.deadletters import DeadLetters
     from workers.runtime import last_runs
 
@@ -33,5 +34,6 @@ def collect_status(app, client, timeout: float = 1.0) -> dict[str, Any]:
         "unacknowledged": client.hlen("unacked"),  # taken by a worker, running or stranded by a dead one
         "workers": workers,
         "dead_letters": len(DeadLetters(client)),
+        "ledger": ledger.pending(client),  # sent through the ledger, not yet finished (workers.ledger)
         "sources": last_runs(client),
     }
