@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.celery_harness import (  # noqa: E402
-    RedisServer, Worker, mentions, producer, stored, wait_for, worker_env,
+    RedisServer, Worker, mentions, producer, send_batches, stored, wait_for, worker_env,
 )
 
 BATCH = 200  # workers.tasks.SCORE_BATCH: what a gatherer sends per message
@@ -64,10 +64,14 @@ def distributed(items: list[dict], folder: Path, processes: int) -> float:
             app.send_task("listener.score_batch", args=[warm[start:start + 4]], queue="score")
         wait_for(lambda: stored(data)[0] >= len(warm), 300, "the warm-up batches", interval=0.2)
         started = time.perf_counter()
-        for start in range(0, len(items), BATCH):
-            app.send_task("listener.score_batch", args=[items[start:start + BATCH]], queue="score")
+        # as a gatherer publishes (workers.tasks.publish): each batch written into the ledger, then sent
+        messages = send_batches(app, items, BATCH, score=True)
+        published = time.perf_counter() - started
         wait_for(lambda: stored(data)[0] >= len(warm) + len(items), 3600, "the run", interval=0.1)
-        return len(items) / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        print(f"  published {messages} messages through the ledger in {published * 1000:.0f} ms "
+              f"({published / messages * 1000:.1f} ms each)", flush=True)
+        return len(items) / elapsed
     finally:
         worker.stop()
         server.kill()
