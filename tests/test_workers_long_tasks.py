@@ -76,3 +76,20 @@ def test_a_visibility_timeout_a_task_could_outlive_is_refused():
     assert celery_config({"LISTENER_BROKER_URL": "redis://127.0.0.1:1/0", "LISTENER_VISIBILITY_TIMEOUT": "1861"})
     with pytest.raises(ConfigError, match="LISTENER_TASK_TIME_LIMIT"):
         celery_config({"LISTENER_BROKER_URL": "redis://127.0.0.1:1/0", "LISTENER_TASK_TIME_LIMIT": "0"})
+
+
+def test_listener_worker_refuses_to_start_with_such_a_timeout(tmp_path):
+    """In a fresh process, as an operator starts it: one clear line, exit 2, no worker."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.celery_harness import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTENER_")}
+    env.update({"PYTHONPATH": str(ROOT), "LISTENER_DATA": str(tmp_path), "LISTENER_BROKER_URL": "redis://127.0.0.1:1/0",
+                "LISTENER_VISIBILITY_TIMEOUT": "600"})  # the default time limit is 1800 s
+    result = subprocess.run([sys.executable, "-m", "listener.cli", "worker", "--queues", "gather"], env=env,
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "LISTENER_VISIBILITY_TIMEOUT (600 s) must exceed" in result.stderr and "Traceback" not in result.stderr
