@@ -56,8 +56,9 @@ def _int_env(name: str, default: int) -> int:
 
 class ListenerTask(Task):
     """Retries with exponential backoff (LISTENER_TASK_RETRIES times, first after LISTENER_RETRY_BACKOFF s,
-    doubling up to 10 min, with jitter so retries of many tasks do not arrive together); a task that fails
-    for good is written to the dead-letter list with its arguments, error and traceback."""
+    doubling up to 10 min or what the visibility timeout leaves, with jitter so retries of many tasks do not
+    arrive together); a task that fails for good is written to the dead-letter list with its arguments, error
+    and traceback. Every task is crossed out of the ledger (workers.ledger) once it finished or failed for good."""
 
     autoretry_for = _retryable()
     max_retries = _int_env("LISTENER_TASK_RETRIES", 5)
