@@ -90,3 +90,17 @@ def test_a_second_reconciler_waits_for_the_first(broker):
     assert ledger.reconcile(app, client, overdue_after=0, now=time.time() + 1)["resent"] == 0
     client.delete(ledger.LOCK)
     assert ledger.reconcile(app, client, overdue_after=0, now=time.time() + 1)["resent"] == 1
+
+
+def test_beat_reconciles_every_minute_on_the_alerts_queue_with_or_without_a_project(monkeypatch, tmp_path):
+    from workers.beat import schedule_from_env
+    from workers.config import ROUTES
+
+    monkeypatch.delenv("LISTENER_PROJECT", raising=False)
+    entry = schedule_from_env()["reconcile ledger"]
+    assert entry["task"] == "listener.reconcile" and entry["schedule"].total_seconds() == 60
+    assert entry["options"]["queue"] == "alerts" == ROUTES["listener.reconcile"]["queue"]
+    project = tmp_path / "project.toml"
+    project.write_text('[[brand]]\nname = "Acme"\nquery = "acme"\n[brand.sources]\nsubreddits = ["acme"]\n')
+    monkeypatch.setenv("LISTENER_PROJECT", str(project))
+    assert {"reconcile ledger", "gather reddit"} <= set(schedule_from_env())
