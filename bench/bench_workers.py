@@ -77,6 +77,35 @@ def distributed(items: list[dict], folder: Path, processes: int) -> float:
         server.kill()
 
 
+def publish_cost(folder: Path, messages: int) -> tuple[float, float]:
+    """Milliseconds per 200-mention message sent to an append-only Redis (fsync always), plain and through the
+    ledger (workers.ledger: one more fsynced write holding the arguments); no worker takes them."""
+    import redis
+
+    from workers import ledger
+
+    (folder / "redis").mkdir(parents=True)
+    server = RedisServer(folder / "redis").start()
+    try:
+        app = producer(worker_env(folder, server.url, LISTENER_VISIBILITY_TIMEOUT="3600",
+                                  LISTENER_TASK_TIME_LIMIT="1800"))
+        client = redis.Redis.from_url(server.url)
+        batch = mentions(BATCH, seed=3)
+        app.send_task("listener.score_batch", args=[batch], queue="score")  # connects: not timed
+        plain = through_ledger = 0.0
+        for _ in range(messages):  # alternated, so a busy moment of the machine weighs on both alike
+            started = time.perf_counter()
+            app.send_task("listener.score_batch", args=[batch], queue="score")
+            plain += time.perf_counter() - started
+            started = time.perf_counter()
+            ledger.send(app, client, "listener.score_batch", args=[batch], queue="score")
+            through_ledger += time.perf_counter() - started
+        client.close()
+        return plain / messages * 1000, through_ledger / messages * 1000
+    finally:
+        server.kill()
+
+
 def alert_latency(folder: Path, backlog: int, checks: int) -> tuple[list[float], int]:
     """Seconds from sending a check_alerts task to its result, `checks` times in a row, while `backlog`
     mentions wait in gather and score messages served by one busy worker each; returns the latencies and the
@@ -118,7 +147,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000, help="mentions to score in each throughput run")
     parser.add_argument("--backlog", type=int, default=50_000, help="mentions queued during the latency run")
     parser.add_argument("--checks", type=int, default=40, help="alert checks timed")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["embedded", "1", "2", "latency"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["embedded", "1", "2", "latency", "publish"])
     args = parser.parse_args()
     items = mentions(args.n, seed=11)
     root = Path(tempfile.mkdtemp(prefix="bench-workers-"))
@@ -138,6 +167,10 @@ def main() -> None:
                 rate = distributed(items, run_folder(f"celery{processes}"), processes)
                 print(f"celery on Redis, {processes} process(es): {rate:8.1f} scored mentions/s "
                       f"({args.n} mentions, {BATCH} per message)", flush=True)
+        if "publish" not in args.skip:
+            plain, through_ledger = publish_cost(run_folder("publish"), 100)
+            print(f"publishing a {BATCH}-mention message: {plain:.1f} ms plain, {through_ledger:.1f} ms through the "
+                  f"ledger (100 messages each)", flush=True)
         if "latency" not in args.skip:
             latencies, waiting = alert_latency(run_folder("latency"), args.backlog, args.checks)
             latencies.sort()
