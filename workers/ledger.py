@@ -2,8 +2,8 @@
 when a worker has finished it; `reconcile` sends again what is overdue and no longer anywhere in Redis.
 
 Why: kombu's Redis transport takes a message with BRPOP and records it as unacknowledged in a second command
-(celery/kombu#305). If Redis dies between the two, the message is in neither place and no visibility timeout
-brings it back. Redis itself (append-only, fsync always) keeps the ledger, so after a restart the ledger
+(celery/kombu#305). If Redis dies between the two, or the worker dies after BRPOP answered, the message is in
+neither place and no visibility timeout brings it back. Redis itself (append-only, fsync always) keeps the ledger, so after a restart the ledger
 still names the lost task and its arguments. Sending a task again is harmless: the tasks are idempotent
 (deterministic mention ids, upserts), and the copy keeps the task id, so whichever copy finishes first crosses
 the entry out.
