@@ -54,7 +54,9 @@ def pending(client) -> int:
 
 def _ids_in_redis(client, queues: Iterable[str]) -> set[str]:
     """Task ids of every message waiting in these queues or taken by a worker and not yet acknowledged.
-    Read in pages, so a long queue is never one huge reply."""
+    Read in pages from the head, so a long queue is never one huge reply: publishers push at the head (the
+    pages then overlap, which only repeats ids) and workers pop at the tail (what they pop meanwhile is in
+    the unacked hash, read last), so no waiting message is skipped."""
     ids: set[str] = set()
     for queue in queues:
         for key in (queue + suffix for suffix in PRIORITY_SUFFIXES):

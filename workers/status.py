@@ -1,13 +1,12 @@
-"""What `listener status` shows: queue depths, live workers, dead letters, and each source's last run."""
+"""What `listener status` shows: queue depths, live workers, dead letters, tasks not yet finished (the ledger),
+and each source's last run."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from workers.config import QUEUES
-
-# kombu's Redis transport keeps a queue's messages of priority p > 0 in "<queue>\x06\x16<p>"
-_PRIORITY_SUFFIXES = ("", *(f"\x06\x16{p}" for p in range(1, 10)))
+from workers.ledger import PRIORITY_SUFFIXES as _PRIORITY_SUFFIXES  # kombu's per-priority lists of a queue
 
 
 def queue_depths(client) -> dict[str, int]:
