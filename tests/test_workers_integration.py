@@ -104,9 +104,10 @@ def test_redis_killed_and_restarted_mid_run_loses_nothing(tmp_path):
     env = worker_env(tmp_path, server.url)
     data = tmp_path / "data"
     app = producer(env)
-    worker = Worker(env, tmp_path / "worker.log", name="restart").wait_ready()
+    worker = Worker(env, tmp_path / "worker.log", name="restart")
     client = None
     try:
+        worker.wait_ready()  # inside the try: a worker that cannot start must not leave our redis-server behind
         send_batches(app, mentions(TOTAL), BATCH)
         wait_for(lambda: stored(data)[0] >= 800, 120, "800 mentions stored before the restart")
         server.kill()
