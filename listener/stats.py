@@ -61,3 +61,21 @@ def stats_of_store(store: Store, filters: Filters, interval: str = "1d", tz: str
         "top_authors": authors,
         "rating_agreement": agreement,
     }
+
+
+def share_of_voice(store: Store, filters: Filters, brands: list[str] | None = None) -> list[dict]:
+    """Each brand's mentions, share and negative share among `brands` (the project's brands and competitors),
+    under the other filters; without a brand list, the brands the store holds. Most mentioned first."""
+    if not brands:
+        brands = [brand for brand, _ in store.terms(dataclasses.replace(filters, brands=()), "brand", size=20)]
+    rows = []
+    for brand in brands:
+        selected = dataclasses.replace(filters, brands=(brand,))
+        count = store.count(selected)
+        negative = store.count(dataclasses.replace(selected, sentiments=("negative",))) if count else 0
+        rows.append({"brand": brand, "mentions": count, "negative": negative,
+                     "negative_share": negative / count if count else None})
+    total = sum(row["mentions"] for row in rows)
+    for row in rows:
+        row["share"] = row["mentions"] / total if total else 0.0
+    return sorted(rows, key=lambda row: (-row["mentions"], row["brand"]))
