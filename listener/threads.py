@@ -48,26 +48,23 @@ def arrange(members: list[Mention]) -> list[Node]:
         by_key[m.id] = nodes[m.id]
         if m.native_id:
             by_key.setdefault(m.native_id, nodes[m.id])
-    roots = []
+    roots: list[Node] = []
+    under: dict[str, str] = {}  # child id -> the id of the node it was placed under
     for m in members:
         parent = by_key.get(m.parent_id) if m.parent_id else None
-        if parent is not None and parent.mention.id != m.id and not _descends(parent, m.id, by_key):
+        if parent is not None and not _would_cycle(parent.mention.id, m.id, under):
             parent.replies.append(nodes[m.id])
+            under[m.id] = parent.mention.id
         else:
             roots.append(nodes[m.id])
     return roots
 
 
-def _descends(node: Node, ancestor_id: str, by_key: dict) -> bool:
-    """Whether `node` already sits below `ancestor_id` (walking parent links up), which would make a cycle."""
-    seen = set()
-    current = node.mention
-    while current.parent_id and current.id not in seen:
-        seen.add(current.id)
-        parent = by_key.get(current.parent_id)
-        if parent is None:
-            return False
-        if parent.mention.id == ancestor_id:
+def _would_cycle(parent_id: str, child_id: str, under: dict[str, str]) -> bool:
+    """Whether placing `child_id` under `parent_id` closes a loop: the parent already sits below the child."""
+    current: str | None = parent_id
+    while current is not None:
+        if current == child_id:
             return True
-        current = parent.mention
+        current = under.get(current)
     return False
