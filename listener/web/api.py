@@ -19,8 +19,13 @@ router = APIRouter(prefix="/api", tags=["api"])
 def request_filters(q: str = "", brand: list[str] = Query([]), source: list[str] = Query([]),
                     lang: list[str] = Query([]), sentiment: list[str] = Query([]), topic: list[str] = Query([]),
                     since: str | None = None, until: str | None = None) -> Filters:
-    """Filters from the query string, checked the way the CLI checks its options."""
-    return build_filters(q, brand, source, lang, sentiment, topic, since or None, until or None, None, None, False)
+    """Filters from the query string, checked the way the CLI checks its options. Empty values (a form's blank
+    field) mean no restriction, not "equal to nothing"."""
+    def given(values):
+        return [v for v in values if v.strip()]
+
+    return build_filters(q, given(brand), given(source), given(lang), given(sentiment), given(topic),
+                         since or None, until or None, None, None, False)
 
 
 @router.get("/search")

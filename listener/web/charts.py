@@ -7,6 +7,7 @@ numbers go into a table beside it (the template's job), so nothing is only visib
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -62,13 +63,14 @@ class Chart:
 
 
 def spikes(totals: list[int]) -> list[bool]:
-    """A visual hint, not the alert detector: a bucket well above the series' median (median + 3 robust standard
-    deviations from the median absolute deviation, and at least 5 mentions)."""
+    """A visual hint, not the alert detector: a bucket far above the series' median, by 5 times the larger of
+    the robust spread (1.4826 x the median absolute deviation) and the Poisson spread (the median's square
+    root), with at least 5 mentions. Counts this far out are rare by chance in any of the two models."""
     if len(totals) < 5:
         return [False] * len(totals)
     median = statistics.median(totals)
-    spread = 1.4826 * statistics.median(abs(t - median) for t in totals)
-    return [t >= 5 and t > median + 3 * max(spread, 1.0) for t in totals]
+    spread = max(1.4826 * statistics.median(abs(t - median) for t in totals), math.sqrt(median), 1.0)
+    return [t >= 5 and t > median + 5 * spread for t in totals]
 
 
 def _nice_top(value: int) -> int:
