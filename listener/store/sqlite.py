@@ -577,7 +577,8 @@ class SqliteStore(Store):
     def thread(self, source: str, thread_id: str, limit: int = 500) -> list[Mention]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT d.doc FROM mention_docs d JOIN mentions m ON m.rowid = d.rowid "
+                # CROSS JOIN: walk the thread index first; the planner would otherwise walk a whole source
+                "SELECT d.doc FROM mention_docs d CROSS JOIN mentions m ON m.rowid = d.rowid "
                 "WHERE json_extract(d.doc, '$.thread_id') = ? AND json_extract(d.doc, '$.thread_id') IS NOT NULL "
                 "AND m.source = ? ORDER BY m.rowid LIMIT ?", (thread_id, source, limit)).fetchall()
         return [Mention.from_json(row[0]) for row in rows]
