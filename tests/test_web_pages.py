@@ -8,7 +8,7 @@ import csv
 import io
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -239,8 +239,6 @@ def test_openapi_lists_the_whole_api(web):
 
 
 def test_thread_arrangement_survives_cycles_and_missing_parents():
-    from datetime import datetime, timezone
-
     t = datetime(2026, 1, 1, tzinfo=timezone.utc)
     a = Mention(source="x", native_id="a", text="a", parent_id="b", published_at=t)
     b = Mention(source="x", native_id="b", text="b", parent_id="a", published_at=t + timedelta(minutes=1))
@@ -259,3 +257,40 @@ def test_sqlite_thread_lookup_matches_the_generic_one(web):
     slow = Store.thread(web.store, root.source, root.thread_id)
     assert [m.id for m in fast] == [m.id for m in slow] and len(fast) == 3
     assert web.store.thread("forum", root.thread_id) == []  # a thread id is only meaningful within its source
+
+
+def test_token_and_corrections_commands(run, tmp_path, monkeypatch):
+    from listener.config import Settings
+    from listener.corrections import Corrections
+    from listener.store import open_store
+
+    monkeypatch.setenv("LISTENER_NEW_PASSWORD", PASSWORD)
+    assert run("user", "add", "ed", "--role", "editor").exit_code == 0
+    made = run("user", "token", "add", "ed", "--label", "nightly")
+    assert made.exit_code == 0
+    token = made.stdout.strip().splitlines()[-1]
+    assert token.startswith("lst_")
+    listed = run("user", "token", "list")
+    assert "nightly" in listed.stdout and token not in listed.stdout
+    assert run("user", "token", "revoke", "1").exit_code == 0
+    assert run("user", "token", "revoke", "1").exit_code == 2
+    settings = Settings.from_env({"LISTENER_DATA": str(tmp_path / "data")})
+    with open_store(settings.store_url) as store, Corrections.open(settings) as corrections:
+        store.upsert([Mention(source="forum", native_id="1", text="كيسترل باي ممتاز", lang="ar",
+                              published_at=datetime(2026, 11, 1, tzinfo=timezone.utc))])
+        mention_id = next(store.iter_mentions(Filters())).id
+        corrections.record(store, mention_id, "ed", sentiment="positive")
+    out = tmp_path / "corrections.jsonl"
+    result = run("corrections", "export", "-o", str(out))
+    assert result.exit_code == 0 and "1 correction" in result.stdout
+    assert json.loads(out.read_text(encoding="utf-8")) == {"text": "كيسترل باي ممتاز", "label": "positive",
+                                                           "lang": "ar", "set": "corrections", "split": "train"}
+    assert mention_id in run("corrections", "list").stdout
+
+
+def test_admin_page_escapes_user_names_and_labels(web):
+    web.users.add("<b>bold</b>", PASSWORD, "viewer")
+    web.users.add_token("<b>bold</b>", "<img src=x onerror=alert(1)>")
+    html = login(web.app, "ada").get("/admin").text
+    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
