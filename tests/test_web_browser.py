@@ -116,8 +116,9 @@ def test_brand_manager_walk_through_in_chromium(served, page):
     page.fill("input[name=q]", "nimbus refund")
     page.fill("input[name=lang]", "en")
     page.select_option("select[name=sentiment]", "negative")
+    page.select_option("select[name=brand]", "Nimbus")  # the project's brands and competitors to choose from
     page.click("form.search button[type=submit]")
-    page.wait_for_url("**sentiment=negative*")
+    page.wait_for_url("**brand=Nimbus*sentiment=negative*")
     hits = page.locator("li.mention")
     assert hits.count() > 0
     assert all(s == "negative" for s in page.locator("li.mention .sentiment").all_inner_texts())

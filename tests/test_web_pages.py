@@ -60,6 +60,7 @@ def test_overview_draws_volume_with_alert_band_and_spike_and_lists_breakdowns(we
     for heading in ("Topics", "Sources", "Languages", "Authors", "Share of voice"):
         assert f"<h2>{heading}</h2>" in html
     assert "Orbit &lt;b&gt;Pay&lt;/b&gt;" in html  # a brand name is text too
+    assert '<option value="Orbit &lt;b&gt;Pay&lt;/b&gt;"' in html  # also in the brand filter
 
 
 def test_share_of_voice_covers_every_project_brand(web):

@@ -35,8 +35,10 @@ def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
 
 def render(request: Request, name: str, session: Session | None, **context):
     templates = request.app.state.templates
+    project = request.app.state.project
+    brands = [brand.name for brand in project.brands] if project is not None else []
     return templates.TemplateResponse(request, name, {"session": session, "safe_link": safe_link,
-                                                      "fmt": formatter_for(request), **context})
+                                                      "fmt": formatter_for(request), "brands": brands, **context})
 
 
 def page_filters(params):
