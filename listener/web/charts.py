@@ -120,7 +120,8 @@ def bar_chart(series: list[tuple[datetime, dict[str, int]]], interval_seconds: i
             out_bands.append(Band(round(LEFT + a * step, 2), round(max((b - a) * step, 2.0), 2), label, href))
     y_ticks = [(round(TOP + plot_h * (1 - f), 2), fmt.number(top * f)) for f in (0, 0.5, 1)]
     every = max(1, len(series) // 6)
-    x_labels = [(bar.x + bar.width / 2, bar.label) for i, bar in enumerate(bars) if i % every == 0]
+    x_labels = [(bar.x + bar.width / 2, bar.label) for i, bar in enumerate(bars)
+                if i % every == 0 and bar.x + bar.width / 2 + 40 <= WIDTH]  # a label must not be cut at the edge
     peak = max(totals, default=0)
     desc = (f"{len(series)} buckets from {bars[0].label} to {bars[-1].label}; {fmt.number(sum(totals))} mentions, "
             f"at most {fmt.number(peak)} in one bucket; {sum(flags)} spike(s) marked; {len(out_bands)} alert "
