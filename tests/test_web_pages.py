@@ -295,3 +295,24 @@ def test_admin_page_escapes_user_names_and_labels(web):
     html = login(web.app, "ada").get("/admin").text
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_chart_geometry_bands_spikes_and_scale():
+    from listener.web.charts import bar_chart, spikes
+    from listener.web.locale import Formatter, reader_locale
+
+    t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    counts = [3, 4, 2, 3, 30, 4, 3, 2, 4, 3]
+    series = [(t0 + timedelta(hours=i), {"negative": c - 1, "positive": 1}) for i, c in enumerate(counts)]
+    chart = bar_chart(series, 3600, Formatter(reader_locale("en")), "t",
+                      [(t0 + timedelta(hours=4), t0 + timedelta(hours=5), "alert", "/alerts/1"),
+                       (t0 - timedelta(days=2), t0 - timedelta(days=1), "long before", None)])
+    assert [b.spike for b in chart.bars] == [i == 4 for i in range(10)] == spikes(counts)
+    [band] = chart.bands  # the one outside the range is not drawn
+    step = chart.bars[1].x - chart.bars[0].x
+    assert abs(band.x - (chart.bars[4].x - (chart.bars[0].x - 48))) < 1e-6 and abs(band.width - step) < 1e-6
+    tallest = max(chart.bars, key=lambda b: b.total)
+    top_of_bar = min(s.y for s in tallest.segments)
+    assert tallest.total == 30 and chart.y_ticks[-1][1] == "50"  # the axis top is a round number above the peak
+    assert abs((chart.plot_bottom - top_of_bar) / (chart.plot_bottom - chart.y_ticks[-1][0]) - 30 / 50) < 1e-3
+    assert [k for k, _ in chart.keys] == ["negative", "positive"]
