@@ -31,14 +31,16 @@ def collect_stats(settings: Settings, filters: Filters, interval: str = "1d", tz
         return stats_of_store(store, filters, interval=interval, tz=tz, top=top)
 
 
-def stats_of_store(store: Store, filters: Filters, interval: str = "1d", tz: str = "UTC", top: int = 10) -> dict:
-    """Volume over time, breakdowns and share of voice from an open store (the web app passes its own)."""
+def stats_of_store(store: Store, filters: Filters, interval: str = "1d", tz: str = "UTC", top: int = 10,
+                   fields: tuple[str, ...] = TERM_FIELDS, agreement: bool = True) -> dict:
+    """Volume over time, breakdowns and share of voice from an open store (the web app passes its own).
+    `fields` and `agreement` leave out what a caller does not show (each breakdown is a pass over the matches)."""
     total = store.count(filters)
     unscored = store.count(dataclasses.replace(filters, sentiments=("unscored",)))
     duplicates = store.count(dataclasses.replace(filters, include_duplicates=True)) - total
-    breakdowns = {field: store.terms(filters, field, size=top) for field in TERM_FIELDS}
+    breakdowns = {field: store.terms(filters, field, size=top) if field in fields else [] for field in TERM_FIELDS}
     series = store.timeseries(filters, interval=interval, tz=tz, split="sentiment")
-    agreement = rating_agreement(store, filters)
+    agreement = rating_agreement(store, filters) if agreement else None
     # Authors are counted by their stable id (which `--author` and `forget --author` take); show the
     # name they last posted under beside it.
     authors = []

@@ -48,7 +48,9 @@ def overview_page(request: Request, session: Session = Depends(page_session)):
                 / INTERVALS[interval] > MAX_BUCKETS:
             raise ValueError(f"interval: {interval} gives more than {MAX_BUCKETS} bars for this range; "
                              "choose a longer interval or a shorter range")
-        stats = stats_of_store(store, filters, interval=interval, top=10)
+        # Only what the page shows: no domain breakdown, no star-rating agreement (the API's /stats has both).
+        stats = stats_of_store(store, filters, interval=interval, top=10, agreement=False,
+                               fields=("sentiment", "topic", "source", "lang", "author"))
         alerts = [a for a in request.app.state.alert_state.list(None, 200)
                   if not filters.brands or a.brand in filters.brands]
         bands = [(a.window_start, a.window_end, f"alert #{a.id}: {a.title}", f"/alerts/{a.id}") for a in alerts]
