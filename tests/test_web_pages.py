@@ -316,3 +316,16 @@ def test_chart_geometry_bands_spikes_and_scale():
     assert tallest.total == 30 and chart.y_ticks[-1][1] == "50"  # the axis top is a round number above the peak
     assert abs((chart.plot_bottom - top_of_bar) / (chart.plot_bottom - chart.y_ticks[-1][0]) - 30 / 50) < 1e-3
     assert [k for k, _ in chart.keys] == ["negative", "positive"]
+
+
+def test_search_pages_on_with_the_filters_kept(web):
+    client = login(web.app)
+    first = client.get("/", params={"q": "nimbus", "lang": "en", "sort": "date"}).text
+    nxt = re.search(r'<a class="next" href="/\?([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert "q=nimbus" in nxt and "lang=en" in nxt and "cursor=" in nxt
+    second = client.get("/?" + nxt).text
+    def ids(html):
+        return re.findall(r'class="open" href="/mentions/([0-9a-f]+)"', html)
+
+    assert len(ids(first)) == 50 and ids(second) and not set(ids(first)) & set(ids(second))
+    assert all(web.store.get(i).lang == "en" for i in ids(second))  # the filter held on the next page
