@@ -329,3 +329,20 @@ def test_search_pages_on_with_the_filters_kept(web):
 
     assert len(ids(first)) == 50 and ids(second) and not set(ids(first)) & set(ids(second))
     assert all(web.store.get(i).lang == "en" for i in ids(second))  # the filter held on the next page
+
+
+def test_times_are_shown_in_the_asked_or_the_projects_time_zone(web):
+    from zoneinfo import ZoneInfo
+
+    start = web.alerts.get(web.alert_id).window_start
+    client = login(web.app, headers={"Accept-Language": "en-US"})
+    utc = client.get("/alerts").text
+    assert f"{start.hour % 12 or 12}:{start.minute:02d}:00" in utc and " UTC" in utc  # the project says nothing
+    local = start.astimezone(ZoneInfo("Asia/Tehran"))  # +03:30: a different hour and minute
+    tehran = client.get("/alerts", params={"tz": "Asia/Tehran"}).text
+    assert f"{local.hour % 12 or 12}:{local.minute:02d}:00" in tehran and "Asia/Tehran" in tehran
+    assert client.get("/alerts", params={"tz": "../etc/passwd"}).status_code == 200  # a bad zone falls back
+    overview = client.get("/overview", params={"tz": "Asia/Tehran", "interval": "1d"}).text
+    # day buckets start at Tehran's midnight: the first row of the numbers is a local midnight
+    first_row = re.search(r'<details class="numbers">.*?<tbody>\s*<tr[^>]*><td>([^<]+)</td>', overview, re.S).group(1)
+    assert "12:00:00" in first_row and "AM" in first_row and "Asia/Tehran" in first_row

@@ -49,13 +49,14 @@ def overview_page(request: Request, session: Session = Depends(page_session)):
             raise ValueError(f"interval: {interval} gives more than {MAX_BUCKETS} bars for this range; "
                              "choose a longer interval or a shorter range")
         # Only what the page shows: no domain breakdown, no star-rating agreement (the API's /stats has both).
-        stats = stats_of_store(store, filters, interval=interval, top=10, agreement=False,
+        fmt = formatter_for(request)
+        stats = stats_of_store(store, filters, interval=interval, tz=fmt.tz, top=10, agreement=False,
                                fields=("sentiment", "topic", "source", "lang", "author"))
         alerts = [a for a in request.app.state.alert_state.list(None, 200)
                   if not filters.brands or a.brand in filters.brands]
         bands = [(a.window_start, a.window_end, f"alert #{a.id}: {a.title}", f"/alerts/{a.id}") for a in alerts]
         series = [(point["start"], {k: v for k, v in point.items() if k != "start"}) for point in stats["timeseries"]]
-        chart = bar_chart(series, INTERVALS[interval], formatter_for(request),
+        chart = bar_chart(series, INTERVALS[interval], fmt,
                           f"Mentions per {interval} by sentiment", bands)
         voices = share_of_voice(store, filters, project_brands(request))
     except ValueError as err:

@@ -50,7 +50,7 @@ def page_filters(params):
 
 def filter_params(params) -> list[tuple[str, str]]:
     """The query string's filter values that are set, to carry into links (export, next page, overview)."""
-    keys = ("q", "brand", "source", "lang", "sentiment", "topic", "since", "until")
+    keys = ("q", "brand", "source", "lang", "sentiment", "topic", "since", "until", "tz")
     return [(key, value) for key in keys for value in params.getlist(key) if value]
 
 
