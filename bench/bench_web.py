@@ -1,5 +1,6 @@
 """Web API benchmark: p50/p95 of /api/search and of a 30-day /api/stats aggregation, through the whole app
-(session check, FastAPI, the store, JSON), on bench_store's synthetic mentions.
+(session check, FastAPI, the store, JSON), on bench_store's synthetic mentions; also share of voice, one
+mention with its thread, and the overview page (chart and breakdowns, HTML) over 30 days.
 
     python bench/bench_web.py --n 100000
     python bench/bench_web.py --db /tmp/bench-1m.db --skip-load      # a store bench_store.py kept (1M)
@@ -63,6 +64,15 @@ def main(argv=None) -> None:
     report("GET /api/stats (30 days, 1d buckets)", timed(
         lambda i: client.get("/api/stats", params={"since": since(i), "until": end.date().isoformat()})
         .raise_for_status(), max(10, args.queries // 3)))
+    report("GET /api/share-of-voice (30 days)", timed(
+        lambda i: client.get("/api/share-of-voice", params={"since": since(i), "until": end.date().isoformat()})
+        .raise_for_status(), max(10, args.queries // 3)))
+    ids = [hit["mention"]["id"] for hit in client.get("/api/search", params={"limit": 50}).json()["hits"]]
+    report("GET /api/mentions/{id} (with its thread)", timed(
+        lambda i: client.get(f"/api/mentions/{ids[i % len(ids)]}").raise_for_status(), args.queries))
+    report("GET /overview (page: chart, breakdowns, share of voice; 30 days)", timed(
+        lambda i: client.get("/overview", params={"since": since(i), "until": end.date().isoformat()})
+        .raise_for_status(), max(10, args.queries // 6)))
     users.close()
     store.close()
     shutil.rmtree(tmp)  # --db is kept: it is not inside tmp

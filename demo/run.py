@@ -29,6 +29,7 @@ TRY_NEXT = [
     "listener export --format csv -o mentions.csv --brand Nimbus",
     "listener seo report --project examples/project.toml",
     "listener seo history 'nimbus reset password' --project examples/project.toml",
+    "listener user add ana --role admin && listener serve --project examples/project.toml   # the web app",
 ]
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from listener.config import Settings
 from listener.safety import safe_link, spreadsheet_cell
@@ -33,6 +35,25 @@ def _csv_values(mention) -> list:
     ]
 
 
+def export_lines(mentions: Iterable, fmt: str) -> Iterator[str]:
+    """The export of `mentions` (e.g. `store.iter_mentions(filters)`) as chunks of text, streamed: the web API
+    sends them as they come, the CLI writes them to a file."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for mention in mentions:
+            writer.writerow(csv_row(mention))
+            if buffer.tell() > 65536:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+    else:
+        for mention in mentions:
+            yield mention.to_json() + "\n"
+
+
 def export_mentions(settings: Settings, filters: Filters, fmt: str, output: Path | None, bom: bool = False) -> int:
     """Write what `filters` select; `bom` starts the file with a UTF-8 BOM, which Excel needs to read it
     as UTF-8 (without it Persian and Arabic show as mojibake)."""
@@ -42,16 +63,14 @@ def export_mentions(settings: Settings, filters: Filters, fmt: str, output: Path
         if bom:
             handle.write("\ufeff")
         with open_settings_store(settings) as store:
-            if fmt == "csv":
-                writer = csv.writer(handle)
-                writer.writerow(CSV_COLUMNS)
+            def counted():
+                nonlocal count
                 for mention in store.iter_mentions(filters):
-                    writer.writerow(csv_row(mention))
                     count += 1
-            else:
-                for mention in store.iter_mentions(filters):
-                    handle.write(mention.to_json() + "\n")
-                    count += 1
+                    yield mention
+
+            for chunk in export_lines(counted(), fmt):
+                handle.write(chunk)
     finally:
         if output:
             handle.close()

@@ -31,14 +31,16 @@ def collect_stats(settings: Settings, filters: Filters, interval: str = "1d", tz
         return stats_of_store(store, filters, interval=interval, tz=tz, top=top)
 
 
-def stats_of_store(store: Store, filters: Filters, interval: str = "1d", tz: str = "UTC", top: int = 10) -> dict:
-    """Volume over time, breakdowns and share of voice from an open store (the web app passes its own)."""
+def stats_of_store(store: Store, filters: Filters, interval: str = "1d", tz: str = "UTC", top: int = 10,
+                   fields: tuple[str, ...] = TERM_FIELDS, agreement: bool = True) -> dict:
+    """Volume over time, breakdowns and share of voice from an open store (the web app passes its own).
+    `fields` and `agreement` leave out what a caller does not show (each breakdown is a pass over the matches)."""
     total = store.count(filters)
     unscored = store.count(dataclasses.replace(filters, sentiments=("unscored",)))
     duplicates = store.count(dataclasses.replace(filters, include_duplicates=True)) - total
-    breakdowns = {field: store.terms(filters, field, size=top) for field in TERM_FIELDS}
+    breakdowns = {field: store.terms(filters, field, size=top) if field in fields else [] for field in TERM_FIELDS}
     series = store.timeseries(filters, interval=interval, tz=tz, split="sentiment")
-    agreement = rating_agreement(store, filters)
+    agreement = rating_agreement(store, filters) if agreement else None
     # Authors are counted by their stable id (which `--author` and `forget --author` take); show the
     # name they last posted under beside it.
     authors = []
@@ -61,3 +63,21 @@ def stats_of_store(store: Store, filters: Filters, interval: str = "1d", tz: str
         "top_authors": authors,
         "rating_agreement": agreement,
     }
+
+
+def share_of_voice(store: Store, filters: Filters, brands: list[str] | None = None) -> list[dict]:
+    """Each brand's mentions, share and negative share among `brands` (the project's brands and competitors),
+    under the other filters; without a brand list, the brands the store holds. Most mentioned first."""
+    if not brands:
+        brands = [brand for brand, _ in store.terms(dataclasses.replace(filters, brands=()), "brand", size=20)]
+    rows = []
+    for brand in brands:
+        selected = dataclasses.replace(filters, brands=(brand,))
+        count = store.count(selected)
+        negative = store.count(dataclasses.replace(selected, sentiments=("negative",))) if count else 0
+        rows.append({"brand": brand, "mentions": count, "negative": negative,
+                     "negative_share": negative / count if count else None})
+    total = sum(row["mentions"] for row in rows)
+    for row in rows:
+        row["share"] = row["mentions"] / total if total else 0.0
+    return sorted(rows, key=lambda row: (-row["mentions"], row["brand"]))

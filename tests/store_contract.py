@@ -586,6 +586,22 @@ class StoreContract:
         assert keys(store.iter_mentions(Filters(brands=("acme",), include_duplicates=True), batch_size=1)) == [
             "m1", "m2", "m3", "m4", "m7", "m8"]
 
+    def test_thread_is_one_sources_conversation_oldest_first(self, store):
+        base = datetime(2024, 2, 1, tzinfo=UTC)
+        store.upsert([
+            mention("r2", at=base + timedelta(hours=2), thread_id="t3_x", parent_id="r1"),
+            mention("root", at=base, thread_id="t3_x"),
+            mention("r1", at=base + timedelta(hours=1), thread_id="t3_x", parent_id="t3_x",
+                    duplicate_of="elsewhere"),  # a repost is still part of the conversation
+            mention("other", at=base, thread_id="t3_y"),
+            mention("same-id-elsewhere", source="forum", at=base, thread_id="t3_x"),
+            mention("loose", at=base),
+        ])
+        assert keys(store.thread("reddit", "t3_x")) == ["root", "r1", "r2"]
+        assert keys(store.thread("reddit", "t3_x", limit=2)) == ["root", "r1"]
+        assert keys(store.thread("forum", "t3_x")) == ["same-id-elsewhere"]
+        assert store.thread("reddit", "t3_none") == []
+
     def test_forget_author(self, store, data):
         alice = data["m1"].author_id
         assert store.forget_author(alice) == 2

@@ -97,3 +97,16 @@ def test_workers_scale_horizontally_and_beat_runs_once():
 def test_no_real_secret_is_committed(path):
     text = path.read_text()
     assert not re.search(r"(?i)(password|secret|key)\s*[:=]\s*['\"]?[A-Za-z0-9+/]{24,}", text)
+
+
+def test_the_web_app_is_a_service_in_compose_and_kubernetes():
+    """The same `listener serve` in both, reachable from this machine only in compose, with its own volume for
+    users.db and corrections.db (one replica in Kubernetes: they are SQLite files)."""
+    web = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["web"]
+    assert web["command"][:2] == ["listener", "serve"] and "profiles" not in web
+    assert web["ports"] == ["127.0.0.1:8000:8000"] and any(v.endswith(":/data") for v in web["volumes"])
+    docs = [doc for doc in yaml.safe_load_all((DEPLOY / "k8s" / "web.yaml").read_text()) if doc]
+    deployment = next(doc for doc in docs if doc["kind"] == "Deployment")
+    assert deployment["spec"]["replicas"] == 1 and deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["command"][:2] == ["listener", "serve"]
+    assert {doc["kind"] for doc in docs} == {"Deployment", "PersistentVolumeClaim", "Service"}

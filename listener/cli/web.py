@@ -1,33 +1,46 @@
-"""`listener serve` and `listener user add|list|remove`: the web app and who may log in to it."""
+"""`listener serve`, `listener user add|list|remove|token`, `listener corrections export|list`: the web app, who may
+log in to it or call its API, and the corrections people make in it."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
 
-from listener.cli.common import fail, handle_errors, settings
+from listener.cli.common import ProjectOption, fail, handle_errors, settings
 
 user_app = typer.Typer(help="Add, list and remove the users who may log in to the web app.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for scripts: made for a user, acting with the user's role.",
+                        no_args_is_help=True)
+corrections_app = typer.Typer(help="Sentiment and topic corrections made in the web app.", no_args_is_help=True)
 _out = Console()
 
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.add_typer(user_app, name="user")
+    user_app.add_typer(token_app, name="token")
+    app.add_typer(corrections_app, name="corrections")
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (only this machine by default)."),
     port: int = typer.Option(8000, help="Port to listen on."),
     behind_tls: bool = typer.Option(False, "--behind-tls", help="Mark session cookies Secure (a TLS proxy in front)."),
+    project: Optional[Path] = ProjectOption,
 ):
-    """Serve the web app (search, alerts, SEO report) over the configured store."""
+    """Serve the web app (overview, search, mentions, alerts, SEO report, admin) over the configured store."""
     import uvicorn
 
     from listener.web import create_app
 
     with handle_errors():
-        app = create_app(settings(), secure_cookies=behind_tls)
+        current = settings()
+        if project is not None:
+            current = current.model_copy(update={"project_file": project})
+        app = create_app(current, secure_cookies=behind_tls)
     # proxy_headers off: the client address the login rate limit counts must not come from a header
     uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
 
@@ -82,3 +95,81 @@ def user_remove(name: str = typer.Argument(..., help="The login name.")):
     finally:
         users.close()
     _out.print(f"user {name} removed", markup=False, highlight=False)
+
+
+@token_app.command("add")
+def token_add(
+    name: str = typer.Argument(..., help="The user the token acts for (with that user's role)."),
+    label: str = typer.Option("", help="What the token is for, e.g. 'nightly export'."),
+):
+    """Make an API token and print it once (only its hash is kept). Send it as `Authorization: Bearer TOKEN`."""
+    from listener.web.users import UserError
+
+    users = _users()
+    try:
+        token_id, token = users.add_token(name, label)
+    except UserError as err:
+        fail("user token add", str(err))
+    finally:
+        users.close()
+    _out.print(f"token {token_id} for {name} (shown once, keep it secret):", markup=False, highlight=False)
+    print(token)
+
+
+@token_app.command("list")
+def token_list():
+    """List API tokens (id, user, label, last used); the tokens themselves are not kept."""
+    from datetime import datetime, timezone
+
+    users = _users()
+    try:
+        for t in users.tokens():
+            used = datetime.fromtimestamp(t.last_used, timezone.utc).isoformat(timespec="seconds") \
+                if t.last_used else "never"
+            _out.print(f"{t.id}\t{t.name}\t{t.label}\t{used}", markup=False, highlight=False)
+    finally:
+        users.close()
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., help="The token's id (see `listener user token list`).")):
+    """Revoke an API token: it stops working at once."""
+    from listener.web.users import UserError
+
+    users = _users()
+    try:
+        users.revoke_token(token_id)
+    except UserError as err:
+        fail("user token revoke", str(err))
+    finally:
+        users.close()
+    _out.print(f"token {token_id} revoked", markup=False, highlight=False)
+
+
+@corrections_app.command("export")
+def corrections_export(
+    output: Path = typer.Option(..., "-o", "--output", help="The JSON Lines file to write."),
+):
+    """Write the corrections as labelled JSON Lines for `listener model train --data FILE` (set "corrections",
+    split "train"); mentions deleted since are left out."""
+    from listener.corrections import Corrections, export_corrections
+    from listener.runtime import open_settings_store
+
+    with handle_errors():
+        current = settings()
+        with Corrections.open(current) as corrections, open_settings_store(current) as store, \
+                open(output, "w", encoding="utf-8") as handle:
+            count = export_corrections(corrections, store, handle)
+    _out.print(f"{count} correction(s) written to {output}", markup=False, highlight=False)
+
+
+@corrections_app.command("list")
+def corrections_list():
+    """List the corrections: mention id, sentiment, topics, who and when."""
+    from listener.corrections import Corrections
+
+    with Corrections.open(settings()) as corrections:
+        for c in corrections.list():
+            topics = ",".join(c.topics) if c.topics is not None else "-"
+            _out.print(f"{c.mention_id}\t{c.sentiment or '-'}\t{topics}\t{c.corrected_by}\t"
+                       f"{c.corrected_at.isoformat()}", markup=False, highlight=False)

@@ -121,6 +121,19 @@ class Store(ABC):
     def iter_mentions(self, filters: Filters, batch_size: int = 1000) -> Iterator[Mention]:
         """Every matching mention, oldest first, for export and re-scoring; memory stays flat."""
 
+    def thread(self, source: str, thread_id: str, limit: int = 500) -> list[Mention]:
+        """The mentions of one conversation (the same source and `thread_id`), oldest first, at most `limit`:
+        what the web app's mention page shows around a mention. This default reads the source's mentions one
+        by one, which is correct everywhere and slow on big stores; a back end that indexes `thread_id`
+        overrides it (SqliteStore does)."""
+        found: list[Mention] = []
+        for mention in self.iter_mentions(Filters(sources=(source,), include_duplicates=True)):
+            if mention.thread_id == thread_id:
+                found.append(mention)
+                if len(found) >= limit:
+                    break
+        return found
+
     @abstractmethod
     def forget_author(self, author_id: str) -> int:
         """Delete everything of one author (privacy requests); returns how many mentions were removed."""

@@ -140,6 +140,11 @@ _UPGRADES: dict[int, list[str]] = {
 _LATE_INDEXES = """
 CREATE INDEX IF NOT EXISTS mention_brands_sentiment ON mention_brands(brand, sentiment);
 CREATE INDEX IF NOT EXISTS mention_topics_sentiment ON mention_topics(topic, sentiment);
+-- A conversation's mentions, for the web app's mention page (`thread`). Partial: most mentions have no thread.
+-- An expression index on the JSON document, so the narrow `mentions` row stays as it is (an older file gets
+-- it when first opened).
+CREATE INDEX IF NOT EXISTS mention_docs_thread ON mention_docs(json_extract(doc, '$.thread_id'))
+    WHERE json_extract(doc, '$.thread_id') IS NOT NULL;
 """
 
 _COLUMNS = ("rowid", "id", "source", "lang", "domain", "author_key", "author_id", "published_at", "sentiment",
@@ -568,6 +573,15 @@ class SqliteStore(Store):
             if len(rows) < batch_size:
                 return
             last = rows[-1][0]
+
+    def thread(self, source: str, thread_id: str, limit: int = 500) -> list[Mention]:
+        with self._lock:
+            rows = self._db.execute(
+                # CROSS JOIN: walk the thread index first; the planner would otherwise walk a whole source
+                "SELECT d.doc FROM mention_docs d CROSS JOIN mentions m ON m.rowid = d.rowid "
+                "WHERE json_extract(d.doc, '$.thread_id') = ? AND json_extract(d.doc, '$.thread_id') IS NOT NULL "
+                "AND m.source = ? ORDER BY m.rowid LIMIT ?", (thread_id, source, limit)).fetchall()
+        return [Mention.from_json(row[0]) for row in rows]
 
     # ------------------------------------------------------------ aggregations
 

@@ -15,24 +15,30 @@ from listener.web.users import Users
 
 
 def create_app(settings: Settings, store: Store | None = None, users: Users | None = None,
-               alert_state=None, secure_cookies: bool = False) -> FastAPI:
+               alert_state=None, secure_cookies: bool = False, corrections=None) -> FastAPI:
     """The app over `store` (tests pass a temporary one; `listener serve` the configured one).
     `secure_cookies` marks the session cookie Secure: set it when served behind TLS."""
     from listener.alerts.state import open_alert_state
-    from listener.query import QuerySyntaxError
-    from listener.runtime import open_settings_store
-    from listener.web import api, pages
+    from listener.corrections import Corrections
     from listener.filters import UserInputError
+    from listener.query import QuerySyntaxError
+    from listener.runtime import open_settings_store, resolve_project
+    from listener.web import admin, api, api_mentions, mention_page, overview, pages
 
     app = FastAPI(title="listener", summary="Search mentions, see their volume, handle alerts, read the SEO report.")
     app.state.settings = settings
+    app.state.project = resolve_project(settings)  # read and checked once, at start-up: a bad file stops here
     app.state.store = store if store is not None else open_settings_store(settings)
     app.state.users = users if users is not None else Users.open(settings)
     app.state.alert_state = alert_state if alert_state is not None else open_alert_state(settings)
+    app.state.corrections = corrections if corrections is not None else Corrections.open(settings)
     app.state.limiter = LoginLimiter()
     app.state.secure_cookies = secure_cookies
     # autoescape is on for .html in Jinja2Templates; every scraped string goes through it.
     app.state.templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    from listener.safety import safe_link
+
+    app.state.templates.env.globals["safe_link"] = safe_link  # the only way a scraped URL becomes a link
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -56,6 +62,6 @@ def create_app(settings: Settings, store: Store | None = None, users: Users | No
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    app.include_router(api.router)
-    app.include_router(pages.router)
+    for module in (api, api_mentions, pages, overview, mention_page, admin):
+        app.include_router(module.router)
     return app

@@ -1,4 +1,5 @@
-"""Server-rendered pages: login, search, alerts, SEO report. Jinja2 autoescapes every value they show."""
+"""Server-rendered pages: login, search, alerts (list and one alert), SEO report. Jinja2 autoescapes every value
+they show. The overview, the mention page and the admin page have modules of their own."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from fastapi.responses import RedirectResponse
 from listener.safety import safe_link
 from listener.search import search_store
 from listener.web.api import request_filters, seo_rows, set_alert_status
+from listener.web.charts import bar_chart
+from listener.web.locale import formatter_for
 from listener.web.security import COOKIE, check_csrf, page_session
 from listener.web.users import SESSION_SECONDS, Session
 
@@ -32,7 +35,23 @@ def snippet_parts(snippet: str) -> list[tuple[str, bool]]:
 
 def render(request: Request, name: str, session: Session | None, **context):
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, {"session": session, "safe_link": safe_link, **context})
+    project = request.app.state.project
+    brands = [brand.name for brand in project.brands] if project is not None else []
+    return templates.TemplateResponse(request, name, {"session": session, "safe_link": safe_link,
+                                                      "fmt": formatter_for(request), "brands": brands, **context})
+
+
+def page_filters(params):
+    """The filters of a page's query string (the same names and checks as the API's)."""
+    return request_filters(params.get("q", ""), params.getlist("brand"), params.getlist("source"),
+                           params.getlist("lang"), params.getlist("sentiment"), params.getlist("topic"),
+                           params.get("since"), params.get("until"))
+
+
+def filter_params(params) -> list[tuple[str, str]]:
+    """The query string's filter values that are set, to carry into links (export, next page, overview)."""
+    keys = ("q", "brand", "source", "lang", "sentiment", "topic", "since", "until", "tz")
+    return [(key, value) for key in keys for value in params.getlist(key) if value]
 
 
 @router.get("/login")
@@ -79,20 +98,39 @@ def logout(request: Request, csrf: str = Form(""), session: Session = Depends(pa
 def search_page(request: Request, session: Session = Depends(page_session)):
     params = request.query_params
     error, result = None, None
+    sort = "relevance" if params.get("sort") == "relevance" else "date"
     try:
-        filters = request_filters(params.get("q", ""), params.getlist("brand"), params.getlist("source"),
-                                  params.getlist("lang"), params.getlist("sentiment"), params.getlist("topic"),
-                                  params.get("since"), params.get("until"))
-        result = search_store(request.app.state.store, filters, sort="date", limit=50)
-    except ValueError as err:  # a query syntax error or a bad filter: shown above the form
+        result = search_store(request.app.state.store, page_filters(params), sort=sort, limit=50,
+                              cursor=params.get("cursor") or None)
+    except ValueError as err:  # a query syntax error, a bad filter or a stale cursor: shown above the form
         error = str(err)
     return render(request, "search.html", session, params=params, result=result, error=error,
-                  snippet_parts=snippet_parts)
+                  snippet_parts=snippet_parts, carried=filter_params(params), sort=sort)
 
 
 @router.get("/alerts")
 def alerts_page(request: Request, session: Session = Depends(page_session)):
     return render(request, "alerts.html", session, alerts=request.app.state.alert_state.list(None, 100))
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: int, session: Session = Depends(page_session)):
+    """One alert: what was observed against what was expected, what drives it, what to answer first, its chart."""
+    from datetime import datetime
+
+    record = request.app.state.alert_state.get(alert_id)
+    if record is None:
+        raise HTTPException(404, f"no alert with id {alert_id}")
+    details = record.details or {}
+    chart = None
+    series = details.get("chart") or {}
+    if series.get("times"):
+        points = [(datetime.fromisoformat(t), {"all": int(c)}) for t, c in zip(series["times"], series["counts"])]
+        window = [datetime.fromisoformat(t) for t in series.get("window") or []]
+        bands = [(window[0], window[1], "the alert window", None)] if len(window) == 2 else []
+        chart = bar_chart(points, 3600, formatter_for(request), f"Mentions per hour before alert #{record.id}",
+                          bands)
+    return render(request, "alert.html", session, alert=record, details=details, chart=chart)
 
 
 @router.post("/alerts/{alert_id}/{action}")
@@ -103,7 +141,8 @@ def alert_action(request: Request, alert_id: int, action: str, csrf: str = Form(
     if status is None:
         raise HTTPException(404, f"unknown alert action {action!r}: use ack or resolve")
     set_alert_status(request, session, alert_id, status)
-    return RedirectResponse("/alerts", status_code=303)
+    back = f"/alerts/{alert_id}" if request.query_params.get("back") == "alert" else "/alerts"
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/seo")

@@ -57,11 +57,21 @@ def current_session(request: Request) -> Session | None:
     return request.app.state.users.session(request.cookies.get(COOKIE))
 
 
+def bearer_session(request: Request) -> Session | None:
+    """The session of an `Authorization: Bearer <API token>` header, if any."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return request.app.state.users.token_session(token.strip())
+
+
 def api_session(request: Request) -> Session:
-    """The API's login check: 401 without a session (the API never redirects)."""
-    session = current_session(request)
+    """The API's login check: an API token, else the session cookie; 401 without either (never a redirect)."""
+    session = bearer_session(request) or current_session(request)
     if session is None:
-        raise HTTPException(401, "log in first (POST /login)")
+        raise HTTPException(401, "log in first (POST /login) or send an API token (Authorization: Bearer ...)",
+                            headers={"WWW-Authenticate": "Bearer"})
     return session
 
 
@@ -73,6 +83,8 @@ def page_session(request: Request) -> Session:
 
 
 def check_csrf(session: Session, token: str | None) -> None:
+    if session.via_token:
+        return  # no cookie was sent, so another site cannot have made the browser send this request
     if not token or not hmac.compare_digest(token, session.csrf):
         raise HTTPException(403, "CSRF token missing or wrong: reload the page and try again")
 

@@ -24,8 +24,12 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, name TEXT NOT NULL, csrf TEXT NOT NULL,
-                                     expires REAL NOT NULL)
+                                     expires REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, label TEXT NOT NULL,
+                                   hash TEXT NOT NULL UNIQUE, created REAL NOT NULL, last_used REAL)
 """
+TOKEN_PREFIX = "lst_"  # recognisable in a leaked file or a secret scanner, and never a session cookie
+
 
 
 class UserError(ValueError):
@@ -38,9 +42,24 @@ class Session:
     name: str
     role: str
     csrf: str
+    via_token: bool = False  # an API token (a script): no cookie, so no CSRF token is needed or possible
 
     def can(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def hash_token(token: str) -> str:
+    """API tokens are 32 random bytes: a plain SHA-256 is enough (nothing to guess), and lookups stay an index hit."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    name: str
+    label: str
+    created: float
+    last_used: float | None
 
 
 def hash_password(password: str) -> str:
@@ -99,6 +118,56 @@ class Users:
             if not self._db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount:
                 raise UserError(f"no user named {name!r} (see `listener user list`)")
             self._db.execute("DELETE FROM sessions WHERE name = ?", (name,))
+            self._db.execute("DELETE FROM tokens WHERE name = ?", (name,))
+
+    def role(self, name: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT role FROM users WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    # ------------------------------------------------------------ API tokens (for scripts)
+
+    def add_token(self, name: str, label: str = "") -> tuple[int, str]:
+        """A new API token for user `name`: (its id, the token). The token is shown this once; only its hash
+        is kept. It acts with the user's role, whatever that is when it is used."""
+        if self.role(name) is None:
+            raise UserError(f"no user named {name!r} (see `listener user list`)")
+        if len(label) > 100 or not label.isprintable():
+            raise UserError("token label: use up to 100 printable characters")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._lock:
+            cursor = self._db.execute("INSERT INTO tokens (name, label, hash, created) VALUES (?, ?, ?, ?)",
+                                      (name, label, hash_token(token), time.time()))
+        return cursor.lastrowid, token
+
+    def tokens(self, name: str | None = None) -> list[TokenInfo]:
+        sql = "SELECT id, name, label, created, last_used FROM tokens"
+        with self._lock:
+            rows = self._db.execute(sql + (" WHERE name = ? ORDER BY id" if name else " ORDER BY id"),
+                                    (name,) if name else ()).fetchall()
+        return [TokenInfo(*row) for row in rows]
+
+    def revoke_token(self, token_id: int, name: str | None = None) -> None:
+        """Delete a token (only one of `name`'s, when given)."""
+        with self._lock:
+            sql, params = "DELETE FROM tokens WHERE id = ?", [token_id]
+            if name is not None:
+                sql, params = sql + " AND name = ?", params + [name]
+            if not self._db.execute(sql, params).rowcount:
+                raise UserError(f"no API token with id {token_id} (see `listener user token list`)")
+
+    def token_session(self, token: str | None) -> Session | None:
+        """The session an `Authorization: Bearer` token stands for, or None."""
+        if not token or not token.startswith(TOKEN_PREFIX):
+            return None
+        digest = hash_token(token)
+        with self._lock:
+            row = self._db.execute("SELECT t.id, t.name, u.role FROM tokens t JOIN users u ON u.name = t.name "
+                                   "WHERE t.hash = ?", (digest,)).fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE tokens SET last_used = ? WHERE id = ?", (time.time(), row[0]))
+        return Session(f"token:{row[0]}", row[1], row[2], "", via_token=True)
 
     def login(self, name: str, password: str) -> Session | None:
         with self._lock:
