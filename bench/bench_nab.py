@@ -28,7 +28,7 @@ from statistics import median
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nab_scoring import PROFILES, load_profiles, normalise, score_file, window_indices  # noqa: E402
+from nab_scoring import PROFILES, load_profiles, normalise, score_file, sweep, window_indices  # noqa: E402
 
 from listener.alerts.detectors import CountSpikeDetector  # noqa: E402
 from listener.alerts.policy import Decision, Policy, PolicyState, decide  # noqa: E402
@@ -80,17 +80,6 @@ def run_detector(times: list[datetime], values: list[float], settings: dict) -> 
     return scores, alerts
 
 
-def sweep(results: list[dict], profile) -> tuple[float, float]:
-    """NAB's threshold optimisation: the threshold on anomaly_score with the best corpus score."""
-    candidates = sorted({round(s, 3) for r in results for s in r["scores"] if s > 0}, reverse=True)
-    best = (-float("inf"), 1.0)
-    windows_total = sum(len(r["windows"]) for r in results)
-    for threshold in candidates[:: max(1, len(candidates) // 200)]:
-        raw = sum(score_file([s >= threshold for s in r["scores"]], r["windows"], profile).raw for r in results)
-        best = max(best, (normalise(raw, windows_total, profile), threshold))
-    return best
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="a NAB-shaped folder, e.g. /work/shared/data/nab")
@@ -132,18 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     windows_total = sum(len(r["windows"]) for r in results)
     for name, profile in profiles.items():
         per_file = [score_file([a == 1 for a in r["alerts"]], r["windows"], profile) for r in results]
-        score = normalise(sum(f.raw for f in per_file), windows_total, profile)
+        score = normalise(sum(f.raw for f in per_file), windows_total, profile, sum(f.windows for f in per_file))
         line = (f"{name:20s} alerts {score:6.1f}  (TP {sum(f.tp for f in per_file)}/{windows_total}, "
                 f"FP {sum(f.fp for f in per_file)})")
         if not args.no_sweep:
-            swept, threshold = sweep(results, profile)
+            swept, threshold = sweep([(r["scores"], r["windows"]) for r in results], profile)
             line += f"   swept {swept:6.1f} (threshold {threshold:.3f})"
         print(line)
     if len(results) > 1:
         print("per series (standard profile, alerts):")
         for r in results:
             f = score_file([a == 1 for a in r["alerts"]], r["windows"], profiles.get("standard", PROFILES["standard"]))
-            print(f"  {r['key']:55s} {normalise(f.raw, f.windows, PROFILES['standard']) if f.windows else 0:6.1f}"
+            print(f"  {r['key']:55s} {normalise(f.raw, len(r['windows']), PROFILES['standard'], f.windows) if r['windows'] else 0:6.1f}"
                   f"  TP {f.tp}/{f.windows} FP {f.fp}")
     return 0
 
