@@ -57,8 +57,10 @@ class CountSpikeDetector:
     thread, one bot) is then left to the longer windows, which see it only if it is large enough to matter."""
 
     def __init__(self, step: float, windows: tuple[int, ...] = (1, 3, 12), tz: str = "UTC",
-                 min_history: float = DEFAULT_MIN_HISTORY, confirm: int = 1, **baseline_options):
+                 min_history: float = DEFAULT_MIN_HISTORY, confirm: int = 1, trim: bool = False,
+                 **baseline_options):
         self.step = step
+        self.trim = trim
         self.windows = tuple(sorted(set(max(1, int(w)) for w in windows)))
         self.baseline = SeasonalBaseline(step=step, tz=tz, **baseline_options)
         self.min_history = min_history
@@ -92,7 +94,7 @@ class CountSpikeDetector:
         if ready:
             inv_r = self.baseline.inv_r
             for window in self.windows:
-                found = self._trail.window(window)
+                found = self._trail.window(window, self.trim)
                 if found is None:
                     break
                 obs, exp = found
@@ -139,11 +141,17 @@ class _Trail:
         self.factors.pop()
         self.levels.pop()
 
-    def window(self, size: int) -> tuple[float, float] | None:
+    def window(self, size: int, trim: bool = False) -> tuple[float, float] | None:
         if size > len(self.values):
             return None
         level = self.levels[-size]
-        observed = sum(list(self.values)[-size:])
+        values = list(self.values)[-size:]
+        observed = sum(values)
+        if trim and size >= 2:
+            # persistence: the window's busiest bucket counts no more than its second busiest, so a burst
+            # that is over within one bucket (one thread, one bot) does not make the window unusual alone
+            top, second = sorted(values)[-2:][::-1]
+            observed -= top - second
         expected = max(level * sum(list(self.factors)[-size:]), 1e-3)
         return observed, expected
 

@@ -1,4 +1,5 @@
-"""Alert records, kept beside the mentions: a table in the SQLite file, an index in Elasticsearch.
+"""Alert records, kept beside the mentions: a table in the SQLite file (here), an index in Elasticsearch
+(listener.alerts.state_elastic, the same interface and semantics).
 
 Exactly once, under concurrent checks (threads or processes):
 - An alert is *raised* by `raise_alert`, which re-reads the subject's last alert (for the cooldown) and
@@ -310,12 +311,16 @@ def _record(row: sqlite3.Row) -> AlertRecord:
         details=json.loads(row["details"]))
 
 
-def open_alert_state(settings) -> AlertState:
-    """The alert state beside the store: the store's own SQLite file in the embedded runtime. With an
-    Elasticsearch store it is `alerts.db` in the data folder for now: exactly once holds between the
-    processes of one host (one file), not across hosts (an Elasticsearch index for it is not written yet)."""
+def open_alert_state(settings):
+    """The alert state beside the store: tables in the store's own SQLite file in the embedded runtime, the
+    index `alerts-<index>` in the same cluster with an Elasticsearch store (listener.alerts.state_elastic),
+    so exactly once holds across every host that checks."""
     if settings.store_url.startswith("sqlite:"):
         from listener.store.sqlite import _path_of
 
         return AlertState(_path_of(settings.store_url))
-    return AlertState(Path(settings.data_dir) / "alerts.db")
+    if settings.store_url.startswith("elasticsearch"):
+        from listener.alerts.state_elastic import open_elastic_alert_state
+
+        return open_elastic_alert_state(settings.store_url)
+    return AlertState(Path(settings.data_dir) / "alerts.db")  # another registered back end: a file beside it
