@@ -204,6 +204,34 @@ def test_each_delivery_is_claimed_by_one_sender_and_finished(backend):
         s.close()
 
 
+def worse(last, new) -> bool:
+    """decide() as the policy says "clearly worse" during a cooldown: a re-alert."""
+    new.realert = last is not None
+    return True
+
+
+def test_a_worse_window_updates_the_open_alert_in_place_and_sends_it_again(backend):
+    with backend.open() as state:
+        first = state.raise_alert(record(observed=30), always, [("json://hook", NOW)])
+        [claim] = state.claim_due(NOW)
+        state.finish(claim)
+        state.set_status(first.id, "acknowledged")
+        grown = state.raise_alert(record(end=NOW + timedelta(hours=1), observed=90), worse,
+                                  [("json://hook", NOW + timedelta(hours=1))])
+        assert grown.id == first.id and grown.realert
+        stored = state.get(first.id)
+        assert stored.observed == 90 and stored.status == "acknowledged" and stored.window_end == grown.window_end
+        assert stored.details["first"]["observed"] == 30 and [u["observed"] for u in stored.details["updates"]] == [90]
+        assert [r.id for r in state.iter_all()] == [first.id]  # one alert, not two
+        assert [d["status"] for d in state.deliveries(first.id)] == ["pending"]  # the update is sent again
+        assert [d.alert_id for d in state.claim_due(NOW + timedelta(hours=1))] == [first.id]
+        assert state.raise_alert(record(end=NOW + timedelta(hours=1), observed=90), worse, []) is None  # once
+        # once resolved, a worse window is news again: an alert of its own
+        state.set_status(first.id, "resolved")
+        again = state.raise_alert(record(end=NOW + timedelta(hours=2), observed=300), worse, [])
+        assert again.id != first.id and len(list(state.iter_all())) == 2
+
+
 def test_status_list_and_errors(backend):
     with backend.open() as state:
         a = state.raise_alert(record(), always, [])

@@ -30,7 +30,9 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from listener.alerts.state import CLAIM_TIMEOUT, STATUSES, AlertRecord, Delivery, Status, _dt, _iso
+from listener.alerts.state import (
+    CLAIM_TIMEOUT, STATUSES, AlertRecord, Delivery, Status, _dt, _iso, as_update, is_update,
+)
 
 #: compare-and-set attempts before giving up (each loses only to another writer that succeeded)
 MAX_ATTEMPTS = 100
@@ -200,23 +202,34 @@ class ElasticAlertState:
             last = _record(head[0]["record"]) if head else None
             if last is not None and last.dedupe_key == record.dedupe_key:
                 return None
+            if last is not None:  # its status and explanation live in the alert itself
+                full = self._get(f"alert-{last.id}")
+                last = _record(full[0]) if full and full[0].get("dedupe_key") == last.dedupe_key else last
             if self._get(key_id) is not None or not decide(last, record):
                 return None
-            record.id = self._next_id()
+            update = is_update(last, record)
+            if update:
+                as_update(last, record)
+            else:
+                record.id = self._next_id()
             fields = _fields(record)
             if not self._put(head_id, {"doc": "head", "subject": record.subject, "record": fields},
                              seq=(head[1], head[2]) if head else None, create=head is None):
                 continue  # another check raised for this subject meanwhile: decide again against it
             if not self._put(key_id, {"doc": "key", "alert_id": record.id}, create=True):
                 return None  # cannot happen while every raise goes through the head; kept as a guard
-            self._put(f"alert-{record.id}", {"doc": "alert", **fields,
-                                             "details": json.dumps(record.details, default=str, ensure_ascii=False)},
-                      create=True, refresh=True)
+            document = {"doc": "alert", **fields,
+                        "details": json.dumps(record.details, default=str, ensure_ascii=False)}
+            if update:  # compare-and-set, so an acknowledgement made meanwhile is kept
+                self._rewrite_alert(record.id, lambda source: dict(document, status=source["status"]))
+            else:
+                self._put(f"alert-{record.id}", document, create=True, refresh=True)
             for channel, due in channels:
+                # (queued again on an update: a sender busy with the older version finds its claim gone)
                 self._put(self._delivery_id(record.id, channel),
                           {"doc": "delivery", "alert_id": record.id, "channel": channel, "due_at": _iso(due),
                            "status": "pending", "claimed_by": None, "claimed_at": None, "sent_at": None,
-                           "error": None}, create=True, refresh=True)
+                           "error": None}, create=not update, refresh=True)
             return record
         raise RuntimeError(f"could not raise an alert for {record.subject!r}: too many concurrent writers")
 
