@@ -7,9 +7,11 @@ optionally `profiles.json`. Each series is fed to listener.alerts' CountSpikeDet
 (each row scored before the next is read) and the alert policy (sensitivity, minimum volume, cooldown,
 re-alert when worse) decides the alerts. Two scores are printed per profile:
 
-- `alerts`: the detector's own online decisions, as listener would send them (the honest number);
-- `swept`: NAB's own procedure, which sweeps a threshold over `anomaly_score` and keeps the best per
-  profile (the way published NAB results are computed).
+- `alerts`: the detector's own online decisions, as listener would raise them (the honest number); a
+  "clearly worse" re-alert updates the open alert in place and is not a new detection;
+- `swept`: NAB's own procedure, which sweeps one threshold over `anomaly_score` for the whole corpus and keeps
+  the best per profile (the way published NAB results are computed). `anomaly_score` is the alert's strength
+  where a new alert is raised and 0 elsewhere, so the sweep can only ask for stronger alerts.
 
 `--out DIR` writes `DIR/<subfolder>/<file>.csv` with `timestamp,value,anomaly_score,alert` per series.
 """
@@ -63,7 +65,7 @@ def read_series(path: Path) -> tuple[list[datetime], list[float]]:
     return times, values
 
 
-def run_detector(times: list[datetime], values: list[float], settings: dict) -> tuple[list[float], list[int]]:
+def run_detector(times: list[datetime], values: list[float], settings: dict) -> tuple[list[float], list[int], int]:
     """Online: each row is scored (and decided) before the next row is seen."""
     step = median((b - a).total_seconds() for a, b in zip(times, times[1:])) if len(times) > 1 else 300.0
     detector = CountSpikeDetector(step=step, windows=settings["windows"], confirm=settings.get("confirm", 1),
@@ -71,13 +73,20 @@ def run_detector(times: list[datetime], values: list[float], settings: dict) -> 
     policy = Policy(sensitivity=settings["sensitivity"], min_volume=settings["min_volume"],
                     cooldown=settings["cooldown"])
     state = PolicyState()
-    scores, alerts = [], []
+    scores, alerts, updates = [], [], 0
     for moment, value in zip(times, values):
         score = detector.score(moment.timestamp(), value)
         decision: Decision = decide(policy, score, state)
-        scores.append(min(1.0, score.z / Z_SCALE) if score.ready else 0.0)
-        alerts.append(1 if decision.fire else 0)
-    return scores, alerts
+        # A "clearly worse" decision updates the open alert in place (listener.alerts.state.as_update): the
+        # support lead gets the same alert again, marked worse, not a new one; it is not a new detection.
+        new = decision.fire and not decision.realert
+        updates += decision.fire and decision.realert
+        # The anomaly score NAB's sweep thresholds: the alert's strength where listener raises a new alert, 0
+        # elsewhere, so a swept threshold asks for stronger alerts under the same cooldown (the raw z of every
+        # row, without the policy, would make each row of one long incident a detection of its own).
+        scores.append(min(1.0, score.z / Z_SCALE) if new else 0.0)
+        alerts.append(1 if new else 0)
+    return scores, alerts, updates
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,8 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         times, values = read_series(path)
         spans = [(parse_time(a), parse_time(b)) for a, b in windows.get(key, [])]
-        scores, alerts = run_detector(times, values, SETTINGS)
-        results.append({"key": key, "windows": window_indices(times, spans), "scores": scores, "alerts": alerts})
+        scores, alerts, updates = run_detector(times, values, SETTINGS)
+        results.append({"key": key, "windows": window_indices(times, spans), "scores": scores, "alerts": alerts,
+                        "updates": updates})
         if args.out:
             target = args.out / key
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.folder}: no */*.csv series found")
     elapsed = time.perf_counter() - started
     rows = sum(len(r["scores"]) for r in results)
-    print(f"{len(results)} series, {rows} rows, detector {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s)")
+    print(f"{len(results)} series, {rows} rows, detector {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s); "
+          f"{sum(r['updates'] for r in results)} in-place updates of open alerts (not detections)")
     windows_total = sum(len(r["windows"]) for r in results)
     for name, profile in profiles.items():
         per_file = [score_file([a == 1 for a in r["alerts"]], r["windows"], profile) for r in results]

@@ -34,6 +34,9 @@ from listener.alerts.state import (
     CLAIM_TIMEOUT, STATUSES, AlertRecord, Delivery, Status, _dt, _iso, as_update, is_update,
 )
 
+#: the alert state of the store `NAME` is the index `alerts-NAME`: outside the mentions' index template
+#: (`NAME*`, strict mapping), and granted by deploy/elasticsearch/api-key.json
+ALERT_INDEX_PREFIX = "alerts-"
 #: compare-and-set attempts before giving up (each loses only to another writer that succeeded)
 MAX_ATTEMPTS = 100
 PAGE = 500
@@ -381,4 +384,4 @@ def open_elastic_alert_state(url: str) -> ElasticAlertState:
     from listener.store.elastic_connect import client_options
 
     index, options = client_options(url)
-    return ElasticAlertState(f"alerts-{index}", **options)
+    return ElasticAlertState(ALERT_INDEX_PREFIX + index, **options)
