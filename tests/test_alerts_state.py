@@ -315,3 +315,18 @@ def test_the_elastic_state_uses_compare_and_set_writes(tmp_path):
         assert len(claims) == 1
         claim = server.calls("PUT", r"/alerts-test/_doc/delivery-")[-1]
         assert {"if_seq_no", "if_primary_term"} <= set(claim.query)
+
+
+def test_an_elasticsearch_store_keeps_its_alert_state_in_the_same_cluster(tmp_path):
+    from listener.alerts.state import open_alert_state
+    from listener.config import Settings
+
+    with FakeElasticsearch() as server:
+        settings = Settings.from_env({"LISTENER_DATA": str(tmp_path),
+                                      "LISTENER_STORE": server.store_url("acme-mentions")})
+        with open_alert_state(settings) as state:
+            assert isinstance(state, ElasticAlertState) and state.index == "alerts-acme-mentions"
+            raised = state.raise_alert(record(), always, [])
+        with open_alert_state(settings) as state:  # another process, another host: the same state
+            assert state.get(raised.id).title == raised.title
+    assert not (tmp_path / "alerts.db").exists()
