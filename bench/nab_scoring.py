@@ -1,16 +1,21 @@
 """NAB scoring, written from the benchmark's published description (Lavin & Ahmad 2015, the NAB wiki).
 
 - Each labelled anomaly has a window around it. A detection inside a window scores by its position with
-  a scaled sigmoid: at the window's start +1 (times the profile's TP weight), at its end about 0; only the
-  first detection in a window counts. A window without a detection costs the FN weight.
+  a scaled sigmoid: at the window's first row +1 (times the profile's TP weight), at its last about 0.13;
+  only the first detection in a window counts (later ones in the same window neither add nor cost).
+  A window without a detection costs the FN weight.
 - A detection outside every window is a false positive. Before the first window it costs the full FP
-  weight; after a window it costs the FP weight times the sigmoid of how far past that window it is (in
-  window widths), so a late detection just after a window costs little and one far away costs the full
-  weight.
-- The first 15 % of each file (at most 750 rows) is a probation period: detections there are ignored.
-- A file's raw score is the sum of the above; a corpus score sums the files, and is normalised so that
-  the null detector (no detections) scores 0 and the perfect one (each window detected at its first
-  row) scores 100.
+  weight; after a window it costs the FP weight times the scaled sigmoid of how far past that window's
+  last row it is, in (window rows - 1), so a late detection just after a window costs little and one
+  three window widths away or more costs the full weight.
+- The first 15 % of each file (at most 750 rows) is a probation period: detections there are ignored,
+  and a window with no row after probation is not scored at all (neither missed nor found).
+- A corpus score sums the files' raw scores and is normalised so that the null detector (no detections:
+  every scored window missed) is 0 and the perfect one (each labelled window detected at its first row)
+  is 100.
+- Published results pick, per profile, the one anomaly-score threshold that gives the best corpus score
+  (`sweep`): every row whose score is >= the threshold is a detection. `sweep` tries every distinct score,
+  as NAB's own sweeper does, so no threshold between them can score better.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ def sigmoid(x: float) -> float:
 
 
 def scaled_sigmoid(position: float) -> float:
-    """Window position in [-1, 0] inside a window; past a window, window widths after its end."""
+    """Window position in [-1, 0) inside a window; past a window, window widths after its end (> 3: -1)."""
     if position > 3.0:
         return -1.0
     return 2.0 * sigmoid(-5.0 * position) - 1.0
@@ -66,7 +71,7 @@ def probation_length(rows: int) -> int:
 @dataclass
 class FileScore:
     raw: float
-    windows: int
+    windows: int  # windows scored (those with a row after probation)
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -83,48 +88,100 @@ def window_indices(times: Sequence, windows: Sequence[tuple]) -> list[tuple[int,
     return out
 
 
-def score_file(detections: Sequence[bool], windows: Sequence[tuple[int, int]], profile: Profile) -> FileScore:
-    """The raw NAB score of one file, given which rows raised a detection and the windows' row ranges."""
-    n = len(detections)
+@dataclass(frozen=True)
+class Row:
+    """What a detection at one row would be worth: `window` is the index of the window it lies in (None:
+    outside every window), `worth` its weighted score under the profile (positive for a hit, negative for a
+    false positive)."""
+
+    window: int | None
+    worth: float
+
+
+def row_worths(n: int, windows: Sequence[tuple[int, int]], profile: Profile) -> tuple[list[Row | None], list[int]]:
+    """Every row's worth if it were a detection (None in probation), and the windows that are scored."""
     probation = probation_length(n)
     windows = sorted(windows)
-    window_scores = [-profile.fn] * len(windows)
-    window_hit = [False] * len(windows)
-    result = FileScore(raw=0.0, windows=len(windows))
-    fp_total = 0.0
-    w = 0  # index of the first window not yet ended
-    for i, detected in enumerate(detections):
+    rows: list[Row | None] = []
+    w = 0  # the first window not yet ended
+    for i in range(n):
         while w < len(windows) and i > windows[w][1]:
             w += 1
-        if not detected or i < probation:
+        if i < probation:
+            rows.append(None)
+            continue
+        if w < len(windows) and windows[w][0] <= i:
+            left, right = windows[w]
+            position = -(right - i + 1) / (right - left + 1)
+            rows.append(Row(w, scaled_sigmoid(position) * profile.tp / MAX_TP))
+        elif w > 0:
+            left, right = windows[w - 1]
+            past = abs(right - i) / max(right - left, 1)  # (width - 1) rows, width = right - left + 1
+            rows.append(Row(None, scaled_sigmoid(past) * profile.fp))
+        else:
+            rows.append(Row(None, -profile.fp))
+    scored = sorted({r.window for r in rows if r is not None and r.window is not None})
+    return rows, scored
+
+
+def score_file(detections: Sequence[bool], windows: Sequence[tuple[int, int]], profile: Profile) -> FileScore:
+    """The raw NAB score of one file, given which rows raised a detection and the windows' row ranges."""
+    rows, scored = row_worths(len(detections), windows, profile)
+    best: dict[int, float] = {}
+    result = FileScore(raw=0.0, windows=len(scored))
+    fp_total = 0.0
+    for i, (detected, row) in enumerate(zip(detections, rows)):
+        if not detected or row is None:
             continue
         result.detections.append(i)
-        if w < len(windows) and windows[w][0] <= i <= windows[w][1]:
-            if not window_hit[w]:
-                left, right = windows[w]
-                width = right - left + 1
-                position = -(right - i + 1) / width
-                window_scores[w] = scaled_sigmoid(position) * profile.tp / MAX_TP
-                window_hit[w] = True
+        if row.window is not None:
+            if row.window not in best:  # the first detection in a window is the one that counts
+                best[row.window] = row.worth
                 result.tp += 1
             continue
         result.fp += 1
-        if w > 0:
-            left, right = windows[w - 1]
-            width = right - left + 1
-            past = abs(right - i) / max(width - 1, 1)
-            fp_total += scaled_sigmoid(past) * profile.fp
-        else:
-            fp_total += -profile.fp
-    result.fn = window_hit.count(False)
-    result.raw = sum(window_scores) + fp_total
+        fp_total += row.worth
+    result.fn = len(scored) - len(best)
+    result.raw = sum(best.values()) - profile.fn * result.fn + fp_total
     return result
 
 
-def normalise(raw_total: float, windows_total: int, profile: Profile) -> float:
-    """100 * (raw - null) / (perfect - null): null = every window missed, perfect = each hit at its start."""
-    null = -profile.fn * windows_total
+def normalise(raw_total: float, windows_total: int, profile: Profile, scored_total: int | None = None) -> float:
+    """100 * (raw - null) / (perfect - null). null = every scored window missed (`scored_total`, default all of
+    them), perfect = each labelled window (`windows_total`) hit at its first row."""
+    null = -profile.fn * (windows_total if scored_total is None else scored_total)
     perfect = profile.tp * windows_total
     if perfect == null:
         return 0.0
     return 100.0 * (raw_total - null) / (perfect - null)
+
+
+def sweep(files: Sequence[tuple[Sequence[float], Sequence[tuple[int, int]]]], profile: Profile,
+          ) -> tuple[float, float]:
+    """NAB's threshold optimisation over a corpus: (best normalised score, its threshold). `files` holds each
+    file's anomaly scores and window rows. One threshold for the whole corpus; every distinct score is tried
+    (a detection is score >= threshold), from the highest down, updating the corpus score row by row."""
+    pooled: list[tuple[float, int, Row]] = []
+    scored_total = windows_total = 0
+    for f, (scores, windows) in enumerate(files):
+        rows, scored = row_worths(len(scores), windows, profile)
+        windows_total += len(windows)
+        scored_total += len(scored)
+        pooled.extend((s, f, row) for s, row in zip(scores, rows) if row is not None)
+    pooled.sort(key=lambda item: -item[0])
+    raw = -profile.fn * scored_total  # threshold above every score: nothing detected
+    best_raw, best_threshold = raw, math.inf
+    hit: dict[tuple[int, int], float] = {}
+    for k, (score, f, row) in enumerate(pooled):
+        if row.window is None:
+            raw += row.worth
+        else:
+            key = (f, row.window)
+            old = hit.get(key, -profile.fn)
+            if row.worth > old:  # the earliest detected row of a window is its best
+                hit[key] = row.worth
+                raw += row.worth - old
+        last_of_group = k + 1 == len(pooled) or pooled[k + 1][0] != score
+        if last_of_group and raw > best_raw:
+            best_raw, best_threshold = raw, score
+    return normalise(best_raw, windows_total, profile, scored_total), best_threshold

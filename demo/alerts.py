@@ -32,14 +32,17 @@ def raise_sample_alerts(settings: Settings, project: Project, now: datetime) -> 
         written.append(str(path))
     texts = [render([r], "text", project.project.timezone, project.project.name)[1].replace("\u2068", "")
              .replace("\u2069", "") for r in records]
-    return {"alerts": [r.summary() for r in records], "texts": texts, "emails": written, "failed": report.failed}
+    return {"alerts": [{**r.summary(), "first": r.details.get("first")} for r in records], "texts": texts, "emails": written, "failed": report.failed}
 
 
 def print_alerts(console: Console, result: dict) -> None:
     records = result["alerts"]
+    updated = [r for r in records if r["realert"]]
+    growth = (" (one alert, updated in place as the incident got clearly worse, rather than a second alert about "
+              "the same incident)") if updated else ""
     console.print(f"\n[bold red]alerts[/bold red]: {len(records)} raised over the last {HISTORY.days} days of the "
-                  f"sample, checking every quarter hour as `listener run` does: the planted incident (and its update when it "
-                  f"got clearly worse); quiet days raise nothing\n")
+                  f"sample, checking every quarter hour as `listener run` does: the planted incident{growth}; "
+                  f"quiet days raise nothing\n")
     for text, path in zip(result["texts"], result["emails"]):
         console.print(text, markup=False, highlight=False)
         console.print(f"the e-mail it sends: {path}\n", markup=False, highlight=False)

@@ -15,6 +15,13 @@ What a real server does and this one imitates on purpose:
 - with `auth` set, a request without that exact Authorization header gets 401 `security_exception`;
 - with `tls` set (an ssl.SSLContext), it serves HTTPS only.
 Every request is recorded in `server.requests` (method, path, query, headers, parsed body).
+
+Single documents (`PUT /{index}/_doc/{id}`, `PUT /{index}/_create/{id}`, `GET`/`DELETE /{index}/_doc/{id}`)
+carry `_seq_no`/`_primary_term` as a real shard does, and writes honour `op_type=create` and
+`if_seq_no`/`if_primary_term` with Elasticsearch's 409 `version_conflict_engine_exception`: the alert state
+(listener.alerts.state_elastic) relies on them for exactly once. Unscripted searches answer the few query
+clauses that code sends (match_all, bool, term, terms, range, ids, exists) with `sort`, `size`,
+`search_after` and `seq_no_primary_term`; any other clause is refused as not scripted.
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ class FakeElasticsearch:
         self.aliases: dict[str, list[str]] = {}  # alias -> indices
         self._scripted: list[tuple[str, re.Pattern, Handler]] = []
         self._lock = threading.Lock()
+        self._docs_lock = threading.Lock()  # one request at a time changes documents, as a shard's primary does
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         if tls is not None:
@@ -134,7 +142,8 @@ class FakeElasticsearch:
                 if method == request.method and pattern.search(request.path):
                     del self._scripted[i]
                     return handler(request)
-        return self._default(request)
+        with self._docs_lock:
+            return self._default(request)
 
     def _check_compatibility(self, request: Request) -> Response | None:
         for name in ("accept", "content-type"):
@@ -157,6 +166,8 @@ class FakeElasticsearch:
                                   "tagline": "You Know, for Search"})
         if r.method == "HEAD" and len(parts) == 1:
             return Response(200 if self.resolve(parts[0]) else 404)
+        if len(parts) == 3 and parts[1] in ("_doc", "_create"):
+            return self._document(r, parts[0], parts[1], parts[2])
         if r.method in ("PUT", "POST") and parts and parts[-1] == "_bulk":
             return self._bulk(r)
         if r.method == "PUT" and len(parts) == 1:
@@ -184,21 +195,7 @@ class FakeElasticsearch:
                 return Response(200, {"acknowledged": True})
             if parts[1] == "_refresh":
                 return Response(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
-            if (r.body or {}).get("query", {"match_all": {}}) != {"match_all": {}} or (r.body or {}).get("aggs"):
-                return error(404, "fake_not_scripted", "the fake server only answers match_all searches unscripted")
-            docs = sorted(((i, d) for n in names for i, d in self.indices[n]["docs"].items()),
-                          key=lambda pair: pair[1].get("id", pair[0]))
-            if parts[1] == "_count":
-                return Response(200, {"count": len(docs), "_shards": {"total": 1, "successful": 1, "failed": 0}})
-            after = (r.body or {}).get("search_after")
-            if after:
-                docs = [pair for pair in docs if pair[1].get("id", pair[0]) > after[0]]
-            size = int((r.body or {}).get("size", 10))
-            hits = [{"_index": names[0], "_id": i, "_score": None, "_source": d, "sort": [d.get("id", i)]}
-                    for i, d in docs[:size]]
-            return Response(200, {"took": 1, "timed_out": False, "hits": {"total": {"value": len(docs),
-                                                                                    "relation": "eq"},
-                                                                          "max_score": None, "hits": hits}})
+            return self._search(r, names, parts[1])
         if r.method == "POST" and parts == ["_aliases"]:
             return self._aliases(r.body["actions"])
         if r.method == "DELETE" and len(parts) == 1:
@@ -209,6 +206,125 @@ class FakeElasticsearch:
                         alias.remove(name)
             return Response(200, {"acknowledged": True})
         return error(404, "fake_not_scripted", f"the fake server has no answer for {r.method} {r.path}")
+
+    def _search(self, r: Request, names: list[str], endpoint: str) -> Response:
+        body = r.body or {}
+        if body.get("aggs") or body.get("aggregations"):
+            return error(404, "fake_not_scripted", "the fake server answers no aggregations unscripted")
+        query = body.get("query", {"match_all": {}})
+        try:
+            docs = [(n, i, d) for n in names for i, d in self.indices[n]["docs"].items() if _matches(query, i, d)]
+        except _Unsupported as what:
+            return error(404, "fake_not_scripted", f"the fake server does not answer {what} queries unscripted")
+        if endpoint == "_count":
+            return Response(200, {"count": len(docs), "_shards": {"total": 1, "successful": 1, "failed": 0}})
+        sort = body.get("sort")
+        if sort:
+            keys = [_sort_key(item) for item in (sort if isinstance(sort, list) else [sort])]
+
+            def values(doc) -> list:
+                return [doc[1] if field in ("_id", "_doc") else _field(doc[2], field) for field, _ in keys]
+        else:  # the mention store's order when it sends none: its id
+            keys = [("id", "asc")]
+
+            def values(doc) -> list:
+                return [doc[2].get("id", doc[1])]
+        for position in reversed(range(len(keys))):  # stable sorts, last key first
+            docs.sort(key=lambda doc: _comparable(values(doc)[position]), reverse=keys[position][1] == "desc")
+        after = body.get("search_after")
+        if after:
+            def beyond(doc) -> bool:
+                for (field, order), mine, theirs in zip(keys, values(doc), after):
+                    if _comparable(mine) != _comparable(theirs):
+                        return (_comparable(mine) > _comparable(theirs)) == (order == "asc")
+                return False
+
+            docs = [doc for doc in docs if beyond(doc)]
+        size = int(body.get("size", r.query.get("size", 10)))
+        with_seq = body.get("seq_no_primary_term") or r.query.get("seq_no_primary_term") == "true"
+        hits = []
+        for name, doc_id, source in docs[:size]:
+            hit = {"_index": name, "_id": doc_id, "_score": None, "_source": source, "sort": values((name, doc_id, source))}
+            if with_seq:
+                hit.update(_seq_no=self._seq(name, doc_id)[0], _primary_term=1)
+            hits.append(hit)
+        return Response(200, {"took": 1, "timed_out": False, "_shards": {"total": 1, "successful": 1, "failed": 0},
+                              "hits": {"total": {"value": len(docs), "relation": "eq"}, "max_score": None,
+                                       "hits": hits}})
+
+    def _seq(self, index: str, doc_id: str) -> tuple[int, int]:
+        """(seq_no, version) of a document; documents that came without one (add_index, _bulk) get one now."""
+        target = self.indices[index]
+        meta = target.setdefault("meta", {})
+        if doc_id not in meta:
+            target["next_seq"] = target.get("next_seq", 0) + 1
+            meta[doc_id] = (target["next_seq"] - 1, 1)
+        return meta[doc_id]
+
+    def _bump(self, index: str, doc_id: str, exists: bool) -> tuple[int, int]:
+        target = self.indices[index]
+        version = self._seq(index, doc_id)[1] + 1 if exists else 1
+        target["next_seq"] = target.get("next_seq", 0) + 1
+        target.setdefault("meta", {})[doc_id] = (target["next_seq"] - 1, version)
+        return target["meta"][doc_id]
+
+    def _document(self, r: Request, name: str, endpoint: str, doc_id: str) -> Response:
+        names = self.resolve(name)
+        index = names[-1] if names else name
+        if r.method in ("GET", "HEAD", "DELETE") and endpoint == "_doc":
+            if index not in self.indices:
+                return error(404, "index_not_found_exception", f"no such index [{name}]", index=name)
+            docs = self.indices[index]["docs"]
+            if doc_id not in docs:
+                result = {"_index": index, "_id": doc_id}
+                return Response(404, {**result, "found": False} if r.method != "DELETE" else
+                                {**result, "_version": 1, "result": "not_found", "_seq_no": -1, "_primary_term": 1,
+                                 "_shards": {"total": 1, "successful": 1, "failed": 0}})
+            seq, version = self._seq(index, doc_id)
+            if r.method == "DELETE":
+                conflict = self._conflict(r, index, doc_id, True)
+                if conflict:
+                    return conflict
+                del docs[doc_id]
+                seq, version = self._bump(index, doc_id, True)
+                del self.indices[index]["meta"][doc_id]
+                return Response(200, {"_index": index, "_id": doc_id, "_version": version, "result": "deleted",
+                                      "_seq_no": seq, "_primary_term": 1,
+                                      "_shards": {"total": 1, "successful": 1, "failed": 0}})
+            return Response(200, {"_index": index, "_id": doc_id, "_version": version, "_seq_no": seq,
+                                  "_primary_term": 1, "found": True, "_source": docs[doc_id]})
+        if r.method not in ("PUT", "POST"):
+            return error(405, "fake_not_scripted", f"{r.method} {r.path}")
+        target = self.indices.setdefault(index, {"mappings": {}, "settings": {}, "docs": {}})  # auto-create
+        if target["settings"].get("index.blocks.write") is True:
+            return error(403, "cluster_block_exception", f"index [{index}] blocked by: [FORBIDDEN/8/index write (api)];")
+        exists = doc_id in target["docs"]
+        create = endpoint == "_create" or r.query.get("op_type") == "create"
+        if create and exists:
+            return error(409, "version_conflict_engine_exception",
+                         f"[{doc_id}]: version conflict, document already exists (current version "
+                         f"[{self._seq(index, doc_id)[1]}])", index_uuid="fake", shard="0", index=index)
+        conflict = self._conflict(r, index, doc_id, exists)
+        if conflict:
+            return conflict
+        target["docs"][doc_id] = r.body
+        seq, version = self._bump(index, doc_id, exists)
+        return Response(200 if exists else 201, {
+            "_index": index, "_id": doc_id, "_version": version, "result": "updated" if exists else "created",
+            "_shards": {"total": 2, "successful": 1, "failed": 0}, "_seq_no": seq, "_primary_term": 1})
+
+    def _conflict(self, r: Request, index: str, doc_id: str, exists: bool) -> Response | None:
+        """409 when `if_seq_no`/`if_primary_term` do not name the document's current version."""
+        if "if_seq_no" not in r.query and "if_primary_term" not in r.query:
+            return None
+        wanted = (int(r.query.get("if_seq_no", -2)), int(r.query.get("if_primary_term", -2)))
+        if exists and wanted == (self._seq(index, doc_id)[0], 1):
+            return None
+        current = (f"current document has seqNo [{self._seq(index, doc_id)[0]}] and primary term [1]" if exists
+                   else "but no document was found")
+        return error(409, "version_conflict_engine_exception",
+                     f"[{doc_id}]: version conflict, required seqNo [{wanted[0]}], primary term [{wanted[1]}]. {current}",
+                     index_uuid="fake", shard="0", index=index)
 
     def _create(self, name: str, body: dict) -> Response:
         if name in self.indices or name in self.aliases:
@@ -244,6 +360,7 @@ class FakeElasticsearch:
             docs = target["docs"]
             created = meta["_id"] not in docs
             docs[meta["_id"]] = lines[i + 1]
+            self._bump(index, meta["_id"], not created)
             items.append(bulk_item(meta["_id"], index, op, "created" if created else "updated"))
         failed = any(next(iter(item.values()))["status"] >= 300 for item in items)
         return Response(200, {"took": 1, "errors": failed, "items": items})
@@ -298,6 +415,81 @@ class FakeElasticsearch:
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
 
         return _Handler
+
+
+class _Unsupported(Exception):
+    """A query clause the fake does not evaluate (the test should script the answer)."""
+
+
+def _field(source: dict, path: str):
+    value = source
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _comparable(value):
+    """Numbers compare as numbers, everything else as text; missing values sort first."""
+    if value is None:
+        return (0, 0, "")
+    if isinstance(value, bool):
+        return (1, int(value), "")
+    if isinstance(value, (int, float)):
+        return (1, value, "")
+    return (2, 0, str(value))
+
+
+def _sort_key(item) -> tuple[str, str]:
+    if isinstance(item, str):
+        return item, "asc"
+    (field, spec), = item.items()
+    return field, spec if isinstance(spec, str) else spec.get("order", "asc")
+
+
+def _values(source: dict, field: str) -> list:
+    value = _field(source, field)
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _matches(query: dict, doc_id: str, source: dict) -> bool:
+    """The few query clauses the alert state sends, evaluated as Elasticsearch does on keyword/date/number
+    fields (dates are compared as the ISO text the alert state writes)."""
+    (kind, spec), = query.items()
+    if kind == "match_all":
+        return True
+    if kind == "bool":
+        def listed(name):
+            clauses = spec.get(name, [])
+            return clauses if isinstance(clauses, list) else [clauses]
+
+        required = listed("filter") + listed("must")
+        if not all(_matches(q, doc_id, source) for q in required):
+            return False
+        if any(_matches(q, doc_id, source) for q in listed("must_not")):
+            return False
+        should = listed("should")
+        least = int(spec.get("minimum_should_match", 0 if required else 1))
+        return not should or sum(_matches(q, doc_id, source) for q in should) >= least
+    if kind == "term":
+        (field, value), = spec.items()
+        value = value["value"] if isinstance(value, dict) else value
+        return value in _values(source, field)
+    if kind == "terms":
+        (field, values), = spec.items()
+        return any(v in values for v in _values(source, field))
+    if kind == "ids":
+        return doc_id in spec["values"]
+    if kind == "exists":
+        return bool(_values(source, spec["field"]))
+    if kind == "range":
+        (field, bounds), = spec.items()
+        ops = {"gte": lambda a, b: a >= b, "gt": lambda a, b: a > b, "lte": lambda a, b: a <= b,
+               "lt": lambda a, b: a < b}
+        return any(all(ops[op](_comparable(v), _comparable(bound)) for op, bound in bounds.items() if op in ops)
+                   for v in _values(source, field))
+    raise _Unsupported(kind)
 
 
 def _flat(settings: dict, prefix: str = "") -> dict:

@@ -94,6 +94,7 @@ def test_cooldown_then_realert_when_clearly_worse(db):
         store.upsert(incident(count=150, end=NOW, prefix="worse"))
     again = check(db, project(rule), now=NOW, deliver=False).raised
     assert len(again) == 1 and again[0].realert
+    assert again[0].id == first[0].id and again[0].details["first"]["observed"] == first[0].observed  # in place
 
 
 def test_repeat_complainer_across_sources(tmp_path):

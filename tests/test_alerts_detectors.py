@@ -99,6 +99,19 @@ def test_quiet_days_raise_nothing_and_a_planted_spike_is_raised_once():
     assert score.observed >= 40 and score.expected < 10 and score.p < 1e-6
 
 
+def test_a_quiet_hour_is_judged_with_the_spread_of_an_average_hour():
+    """Bursts (a thread taking off) are about as big at night as by day: a night-time burst must stand out
+    against the spread of an average hour, not only against the night's small mean (quiet_floor)."""
+    values = seasonal_series(6)
+    at = 24 * 5 + 2  # 02:00: about 2 mentions are usual, about 5 in an average hour
+    values[at] = 18
+    policy = Policy(sensitivity=3.0, min_volume=5)
+    assert run(values, CountSpikeDetector(step=HOUR), policy) == []
+    assert [i for i, _, _ in run(values, CountSpikeDetector(step=HOUR, quiet_floor=0.0), policy)] == [at]
+    values[at] = 40
+    assert [i for i, _, _ in run(values, CountSpikeDetector(step=HOUR), policy)] == [at]
+
+
 def test_no_alert_before_minimum_history():
     values = [3] * 10 + [80]
     assert run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=2)) == []
@@ -114,23 +127,23 @@ def test_no_alert_on_zero_or_one_mention():
 
 def test_min_volume_holds_back_a_small_spike():
     values = seasonal_series(6)
-    values[24 * 5 + 2] = 18  # unusual at 02:00, but only 18 mentions
-    assert run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=19)) == []
+    values[24 * 5 + 2] = 40  # unusual at 02:00, but only 40 mentions
+    assert run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=41)) == []
     assert run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=5))
 
 
 def test_cooldown_mutes_a_repeat_and_a_clearly_worse_spike_realerts():
     values = seasonal_series(6)
     base = 24 * 5 + 1
-    values[base] = 30
-    values[base + 2] = 32  # the same incident again, not worse: muted by the cooldown
+    values[base] = 45
+    values[base + 2] = 48  # the same incident again, not worse: muted by the cooldown
     fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=6 * HOUR))
     assert [(i, r) for i, r, _ in fired] == [(base, "spike")]
-    values[base + 4] = 120  # much worse within the cooldown: re-alert
+    values[base + 4] = 200  # much worse within the cooldown: re-alert
     fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=6 * HOUR))
     assert [(i, r) for i, r, _ in fired] == [(base, "spike"), (base + 4, "worse")]
     # once the cooldown is over and the windows no longer hold the incident, a new spike is a new alert
-    values[base + 20] = 30
+    values[base + 20] = 45
     fired = run(values, CountSpikeDetector(step=HOUR), Policy(min_volume=10, cooldown=6 * HOUR))
     assert [(i, r) for i, r, _ in fired] == [(base, "spike"), (base + 4, "worse"), (base + 20, "spike")]
 
@@ -149,20 +162,20 @@ def test_confirm_ignores_a_lone_bucket_but_raises_a_burst_that_persists():
     values = seasonal_series(6)
     at = 24 * 5 + 3  # 03:00, a quiet hour
     lone = list(values)
-    lone[at] += 25
+    lone[at] += 45
     policy = Policy(min_volume=10, cooldown=6 * HOUR)
     # one window of one bucket: without persistence the lone burst is an alert, with it the burst is not
     assert [i for i, _, _ in run(lone, CountSpikeDetector(step=HOUR, windows=(1,)), policy)] == [at]
     assert run(lone, CountSpikeDetector(step=HOUR, windows=(1,), confirm=2), policy) == []
     # two unusual buckets in a row: raised at the second one, with that bucket's own counts
     twice = list(lone)
-    twice[at + 1] += 25
+    twice[at + 1] += 45
     fired = run(twice, CountSpikeDetector(step=HOUR, windows=(1,), confirm=2), policy)
     assert [i for i, _, _ in fired] == [at + 1]
     assert fired[0][2].observed == twice[at + 1] and fired[0][2].window == 1
     # a lone burst large enough for the longer window still gets through there
     huge = list(values)
-    huge[at] += 80
+    huge[at] += 150
     fired = run(huge, CountSpikeDetector(step=HOUR, windows=(1, 3), confirm=2), policy)
     assert [(i, s.window) for i, _, s in fired] == [(at, 3)]
 

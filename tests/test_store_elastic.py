@@ -212,6 +212,12 @@ def test_deploy_api_key_grants_what_the_store_uses():
     body = json.loads((ROOT / "deploy" / "elasticsearch" / "api-key.json").read_text())
     (role,) = body["role_descriptors"].values()
     assert "monitor" in role["cluster"]  # GET _tasks/<id> for erasure, cluster settings for max_buckets
-    (indices,) = role["indices"]
+    indices, alert_state = role["indices"]
     assert indices["names"] == [es.DEFAULT_INDEX + "*"] == es.index_template()["index_patterns"]
     assert {"read", "write", "delete", "manage", "create_index"} <= set(indices["privileges"])
+    # the alert state's own index (listener.alerts.state_elastic), outside the mentions' template pattern
+    from listener.alerts.state_elastic import ALERT_INDEX_PREFIX
+
+    assert alert_state["names"] == [ALERT_INDEX_PREFIX + es.DEFAULT_INDEX + "*"]
+    assert not (ALERT_INDEX_PREFIX + es.DEFAULT_INDEX).startswith(es.index_template()["index_patterns"][0][:-1])
+    assert {"read", "write", "delete", "create_index"} <= set(alert_state["privileges"])

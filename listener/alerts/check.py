@@ -85,7 +85,8 @@ def check_alerts(store: Store, state: AlertState, project: Project, now: datetim
                 log.exception("alert rule %r on %s failed", rule.name, subject.key)
                 report.failed.append({"subject": subject.key, "error": f"{type(err).__name__}: {err}"})
                 continue
-            report.raised.extend(fired)
+            for record in fired:  # an alert updated in place as the incident grew is listed once, as it is now
+                report.raised = [r for r in report.raised if r.id != record.id] + [record]
     if deliver:
         from listener.alerts.deliver import deliver_due
 

@@ -57,8 +57,10 @@ class CountSpikeDetector:
     thread, one bot) is then left to the longer windows, which see it only if it is large enough to matter."""
 
     def __init__(self, step: float, windows: tuple[int, ...] = (1, 3, 12), tz: str = "UTC",
-                 min_history: float = DEFAULT_MIN_HISTORY, confirm: int = 1, **baseline_options):
+                 min_history: float = DEFAULT_MIN_HISTORY, confirm: int = 1, quiet_floor: float = 1.0,
+                 **baseline_options):
         self.step = step
+        self.quiet_floor = quiet_floor
         self.windows = tuple(sorted(set(max(1, int(w)) for w in windows)))
         self.baseline = SeasonalBaseline(step=step, tz=tz, **baseline_options)
         self.min_history = min_history
@@ -101,7 +103,16 @@ class CountSpikeDetector:
                 # A sum of k independent negative binomials has dispersion inv_r / k; buckets of one window
                 # are not independent (a burst spans several), so the sum keeps inv_r / sqrt(k): between
                 # "independent" and "one bucket" (too deaf for slow ramps on small counts).
-                p = min(1.0, nbinom_sf(obs, exp, inv_r / self.dispersion_divisor(window)) * len(self.windows))
+                dispersion = inv_r / self.dispersion_divisor(window)
+                if self.quiet_floor > 0:
+                    # Bursts (a thread taking off, a retweet cascade) are about as big at 4 am as at noon:
+                    # their size follows the brand's audience, not the hour. So the spread of a quiet hour is
+                    # at least that of a bucket at `quiet_floor` x the average hour; the expected count
+                    # itself stays the hour's.
+                    typical = self.quiet_floor * self._trail.typical(window)
+                    if typical > exp:
+                        dispersion *= (typical / exp) ** 2
+                p = min(1.0, nbinom_sf(obs, exp, dispersion) * len(self.windows))
                 if window == 1 and self.confirm > 1:
                     # persistence: the bucket AND the ones before it must each be unusual
                     single_p = p
@@ -128,16 +139,23 @@ class _Trail:
         self.values: deque[float] = deque(maxlen=size)
         self.factors: deque[float] = deque(maxlen=size)
         self.levels: deque[float] = deque(maxlen=size)
+        self.fractions: deque[float] = deque(maxlen=size)
 
     def add(self, baseline: SeasonalBaseline, t: float, value: float, fraction: float = 1.0) -> None:
         self.values.append(float(value))
         self.factors.append(baseline.factor(t) * fraction)
+        self.fractions.append(fraction)
         self.levels.append(baseline.reference if baseline.level is not None else float(value))
 
     def pop(self) -> None:
         self.values.pop()
         self.factors.pop()
         self.levels.pop()
+        self.fractions.pop()
+
+    def typical(self, size: int) -> float:
+        """The window's expected count at the level alone, as if every bucket were an average hour."""
+        return self.levels[-size] * sum(list(self.fractions)[-size:])
 
     def window(self, size: int) -> tuple[float, float] | None:
         if size > len(self.values):

@@ -106,6 +106,20 @@ def _when(value: datetime, tz: str) -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M %Z")
 
 
+def _growth(record: AlertRecord, tz: str) -> str:
+    """An alert updated in place as its incident grew says where it started."""
+    if not record.realert:
+        return ""
+    first = (record.details or {}).get("first")
+    if not first:
+        return " Worse than when it was first raised."
+    times = len((record.details or {}).get("updates", []))
+    return (f" Updated {times} time{'s' if times != 1 else ''} as it got worse: first raised for "
+            f"{_when(datetime.fromisoformat(first['window_start']), tz)} to "
+            f"{_when(datetime.fromisoformat(first['window_end']), tz)}, {first['observed']:.0f} mentions where "
+            f"{first['expected']:.1f} were expected.")
+
+
 def describe(record: AlertRecord, fmt, tz: str = "UTC", chart_cid: str | None = None) -> list[str]:
     """The lines of one alert in a format."""
     d = record.details or {}
@@ -121,7 +135,7 @@ def describe(record: AlertRecord, fmt, tz: str = "UTC", chart_cid: str | None = 
         how = f"{record.observed:.0f} (usual {record.expected:.0f})"
     lines.append(fmt.text(f"Since {_when(record.window_start, tz)} (until {_when(record.window_end, tz)}): "
                           f"{how}; {severity}. Rule: {record.rule}."
-                          + (" Worse than when it was first raised." if record.realert else "")))
+                          + _growth(record, tz)))
     drivers = d.get("drivers") or {}
     for field, label in (("topic", "Topics"), ("source", "Sources"), ("author", "Authors"), ("lang", "Languages")):
         # one mention each is not a driver (an author with one post explains nothing)
@@ -197,7 +211,8 @@ def render(records: list[AlertRecord], format_name: str, tz: str = "UTC", projec
     """(title, body) of a message holding one alert or a digest of several."""
     fmt = FORMATS[format_name]
     if len(records) == 1:
-        title = f"[{project_name}] {records[0].title}"
+        # an update of an alert already sent says so first, so it reads as the same incident, not a new one
+        title = f"[{project_name}] {'Worse: ' if records[0].realert else ''}{records[0].title}"
     else:
         title = f"[{project_name}] {len(records)} alerts: " + "; ".join(r.title for r in records[:3])
     lines = []

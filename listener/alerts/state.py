@@ -1,10 +1,15 @@
-"""Alert records, kept beside the mentions: a table in the SQLite file, an index in Elasticsearch.
+"""Alert records, kept beside the mentions: a table in the SQLite file (here), an index in Elasticsearch
+(listener.alerts.state_elastic, the same interface and semantics).
 
 Exactly once, under concurrent checks (threads or processes):
 - An alert is *raised* by `raise_alert`, which re-reads the subject's last alert (for the cooldown) and
   inserts the new one inside ONE write transaction (BEGIN IMMEDIATE: SQLite lets one writer in at a time),
   under a unique `dedupe_key` (rule, subject, triggering bucket). Two checks that see the same spike: the
   second finds the first's record and inserts nothing.
+- A clearly worse window of an alert that is not resolved yet (`realert`) *updates* that alert in place
+  (`as_update`): same id, the worse window's numbers and explanation, where it started and how it grew
+  kept in `details`, and each of its deliveries queued again, so the support lead gets one alert that says
+  "worse" rather than a second alert about the same incident.
 - Each (alert, channel) pair is a *delivery* row. A sender *claims* a due delivery with one conditional
   UPDATE (status pending -> sending); only the process whose UPDATE changed the row sends. A delivery left
   in `sending` by a process that died is retried after `CLAIM_TIMEOUT` (at least once beats never; the
@@ -105,6 +110,26 @@ class AlertRecord:
         return data
 
 
+def is_update(last: "AlertRecord | None", new: "AlertRecord") -> bool:
+    """Whether `new` (a decided re-alert) updates `last` in place rather than being an alert of its own."""
+    return bool(new.realert and last is not None and last.status != "resolved" and last.kind == new.kind)
+
+
+def as_update(last: "AlertRecord", new: "AlertRecord") -> "AlertRecord":
+    """`new`, a clearly worse window of the incident `last` is about, folded into `last`: its id, status and
+    creation time; the worse window's numbers, title and explanation; where the alert started (`first`) and
+    each update (`updates`) kept in the details, so it can say how the incident grew."""
+    first = last.details.get("first") or {"window_start": _iso(last.window_start),
+                                           "window_end": _iso(last.window_end), "observed": last.observed,
+                                           "expected": last.expected, "created_at": _iso(last.created_at)}
+    updates = [*last.details.get("updates", []), {"window_start": _iso(new.window_start),
+                                                  "window_end": _iso(new.window_end), "observed": new.observed,
+                                                  "expected": new.expected}]
+    new.details = {**new.details, "first": first, "updates": updates}
+    new.id, new.status, new.created_at, new.realert = last.id, last.status, last.created_at, True
+    return new
+
+
 @dataclass
 class Delivery:
     alert_id: int
@@ -160,6 +185,8 @@ class AlertState:
                 if (last is not None and last.dedupe_key == record.dedupe_key) or not decide(last, record):
                     self._db.execute("ROLLBACK")
                     return None
+                if is_update(last, record):
+                    return self._update(last, record, channels)
                 cursor = self._db.execute(
                     "INSERT OR IGNORE INTO alerts (dedupe_key, subject, rule, kind, brand, split, status, realert, "
                     "created_at, window_start, window_end, observed, expected, p, z, title, details) "
@@ -180,6 +207,29 @@ class AlertState:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _update(self, last: AlertRecord, record: AlertRecord, channels: list[tuple[str, datetime]]) -> AlertRecord | None:
+        """The update path of raise_alert, inside its transaction (which it ends)."""
+        as_update(last, record)
+        try:
+            self._db.execute(
+                "UPDATE alerts SET dedupe_key = ?, realert = 1, window_start = ?, window_end = ?, observed = ?, "
+                "expected = ?, p = ?, z = ?, title = ?, details = ? WHERE id = ?",
+                (record.dedupe_key, _iso(record.window_start), _iso(record.window_end), record.observed,
+                 record.expected, record.p, record.z, record.title,
+                 json.dumps(record.details, default=str, ensure_ascii=False), record.id))
+        except sqlite3.IntegrityError:  # this window was an alert of its own before: nothing new
+            self._db.execute("ROLLBACK")
+            return None
+        for channel, due in channels:
+            # queued again: a sender still busy with the older version finds its claim gone (finish is a no-op)
+            self._db.execute("INSERT OR IGNORE INTO alert_deliveries (alert_id, channel, due_at) VALUES (?,?,?)",
+                             (record.id, channel, _iso(due)))
+            self._db.execute("UPDATE alert_deliveries SET status = 'pending', due_at = ?, claimed_by = NULL, "
+                             "claimed_at = NULL, sent_at = NULL, error = NULL WHERE alert_id = ? AND channel = ?",
+                             (_iso(due), record.id, channel))
+        self._db.execute("COMMIT")
+        return record
 
     # ------------------------------------------------------------ delivering
 
@@ -310,12 +360,16 @@ def _record(row: sqlite3.Row) -> AlertRecord:
         details=json.loads(row["details"]))
 
 
-def open_alert_state(settings) -> AlertState:
-    """The alert state beside the store: the store's own SQLite file in the embedded runtime. With an
-    Elasticsearch store it is `alerts.db` in the data folder for now: exactly once holds between the
-    processes of one host (one file), not across hosts (an Elasticsearch index for it is not written yet)."""
+def open_alert_state(settings):
+    """The alert state beside the store: tables in the store's own SQLite file in the embedded runtime, the
+    index `alerts-<index>` in the same cluster with an Elasticsearch store (listener.alerts.state_elastic),
+    so exactly once holds across every host that checks."""
     if settings.store_url.startswith("sqlite:"):
         from listener.store.sqlite import _path_of
 
         return AlertState(_path_of(settings.store_url))
-    return AlertState(Path(settings.data_dir) / "alerts.db")
+    if settings.store_url.startswith("elasticsearch"):
+        from listener.alerts.state_elastic import open_elastic_alert_state
+
+        return open_elastic_alert_state(settings.store_url)
+    return AlertState(Path(settings.data_dir) / "alerts.db")  # another registered back end: a file beside it
