@@ -201,7 +201,8 @@ def test_train_only_topics_keeps_the_sentiment_head(tmp_path, monkeypatch):
     assert (out / "sentiment.npz").read_bytes() == before
     assert (out / "topics.npz").read_bytes() != topics_before
     heads = Heads.load(out)
-    assert heads.topics.gate_weight is not None and heads.background is not None
+    assert heads.topics.gate_weight is not None and heads.topics.hidden_weight is not None
+    assert heads.background is not None
     assert "topics" in report["eval"]["all"] and heads.card["topics"]["background_lines"] > 0
 
 

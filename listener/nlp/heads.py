@@ -58,7 +58,8 @@ class SentimentHead:
 
 @dataclass
 class TopicHead:
-    """One-vs-rest logistic regressions, one per topic, each with its own decision threshold, and a gate.
+    """One sigmoid output per topic (on the embedding, or on one shared hidden layer), each with its own
+    decision threshold, and a gate.
 
     The gate is one more logistic regression, "about any of the topics" against "about none of them" (learned
     from the lines labelled `topics: []`): a topic fires only when its own probability reaches its threshold
@@ -67,21 +68,28 @@ class TopicHead:
     """
 
     labels: list[str]
-    weight: np.ndarray  # (k, dim)
+    weight: np.ndarray  # (k, dim), or (k, hidden) with a hidden layer
     bias: np.ndarray  # (k,)
     thresholds: np.ndarray  # (k,)
-    gate_weight: np.ndarray | None = None  # (dim,)
+    gate_weight: np.ndarray | None = None  # (dim,) or (hidden,)
     gate_bias: float = 0.0
     gate_threshold: float = 0.0  # 0: no gate (heads trained before it existed)
+    hidden_weight: np.ndarray | None = None  # (hidden, dim): one shared ReLU layer, as in the sentiment head
+    hidden_bias: np.ndarray | None = None  # (hidden,)
+
+    def _features(self, x: np.ndarray) -> np.ndarray:
+        if self.hidden_weight is None:
+            return x
+        return np.maximum(x @ self.hidden_weight.T + self.hidden_bias, 0.0)
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return sigmoid(x @ self.weight.T + self.bias)
+        return sigmoid(self._features(x) @ self.weight.T + self.bias)
 
     def gate(self, x: np.ndarray) -> np.ndarray:
         """(n,) booleans: the text is about one of the topics at all."""
         if self.gate_weight is None:
             return np.ones(len(x), dtype=bool)
-        return sigmoid(x @ self.gate_weight + self.gate_bias) >= self.gate_threshold
+        return sigmoid(self._features(x) @ self.gate_weight + self.gate_bias) >= self.gate_threshold
 
     def decide(self, x: np.ndarray, probs: np.ndarray | None = None) -> np.ndarray:
         """(n, k) booleans: which topics fire."""
@@ -148,6 +156,9 @@ class Heads:
         gate = {} if self.topics.gate_weight is None else {
             "gate_weight": self.topics.gate_weight.astype(np.float32), "gate_bias": np.float32(self.topics.gate_bias),
             "gate_threshold": np.float32(self.topics.gate_threshold)}
+        if self.topics.hidden_weight is not None:
+            gate.update(hidden_weight=self.topics.hidden_weight.astype(np.float32),
+                        hidden_bias=self.topics.hidden_bias.astype(np.float32))
         np.savez(folder / "topics.npz", weight=self.topics.weight.astype(np.float32),
                  bias=self.topics.bias.astype(np.float32), thresholds=self.topics.thresholds.astype(np.float32),
                  labels=np.array(self.topics.labels), **gate)
@@ -171,6 +182,8 @@ class Heads:
             if "gate_weight" in t:
                 topics.gate_weight, topics.gate_bias = t["gate_weight"], float(t["gate_bias"])
                 topics.gate_threshold = float(t["gate_threshold"])
+            if "hidden_weight" in t:
+                topics.hidden_weight, topics.hidden_bias = t["hidden_weight"], t["hidden_bias"]
         card = json.loads((folder / "heads.json").read_text())
         zs = card.get("zero_shot") or {}
         background = None
