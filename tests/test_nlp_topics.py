@@ -148,6 +148,9 @@ def test_project_topic_with_examples_fires_on_its_kind_not_on_a_shared_word():
     assert sum(hits) / len(hits) >= 0.7
     precision = sum(hits) / max(sum(hits) + sum(false), 1)
     assert precision >= 0.8, (sum(hits), sum(false))
+    # another scorer for the same heads and topic in this process reuses the fitted classifier
+    again = TransformerScorer(enc, _heads_with_background(enc), topics=[topic])
+    assert again._fewshot["card_delivery"] is scorer._fewshot["card_delivery"]
 
 
 def test_project_topic_threshold_is_the_background_quantile():

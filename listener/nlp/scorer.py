@@ -102,13 +102,24 @@ class TransformerScorer:
             log.warning("these heads carry no background texts: project topics with examples are decided by "
                         "their description only; retrain with `listener model train --only topics`")
             return {}
+        import hashlib
+
+        fingerprint = hashlib.blake2b(np.ascontiguousarray(background).tobytes(), digest_size=16).digest()
         out = {}
         for topic in with_examples:
             texts = [topic.description] + [e for e in topic.examples if e and e.strip()]
-            positives = self.encoder.embed([t[:MAX_CHARS] for t in texts], batch_size=self.batch_size)
-            out[topic.label] = fit_fewshot(topic.label, positives, background, self.heads.zero_shot.fewshot_quantile)
-            log.info("project topic %r: a classifier on %d example(s) and its description", topic.label,
-                     len(texts) - 1)
+            # fitting takes a few seconds on a busy CPU: once per process for the same heads, encoder and topic
+            key = (fingerprint, self.encoder.name, topic.label, tuple(texts), self.heads.zero_shot.fewshot_quantile)
+            with _LOCK:
+                fitted = _FEWSHOT.get(key)
+            if fitted is None:
+                positives = self.encoder.embed([t[:MAX_CHARS] for t in texts], batch_size=self.batch_size)
+                fitted = fit_fewshot(topic.label, positives, background, self.heads.zero_shot.fewshot_quantile)
+                with _LOCK:
+                    _FEWSHOT[key] = fitted
+                log.info("project topic %r: a classifier on %d example(s) and its description", topic.label,
+                         len(texts) - 1)
+            out[topic.label] = fitted
         return out
 
     def _zero_shot_thresholds(self) -> np.ndarray:
@@ -201,6 +212,7 @@ class TransformerScorer:
 _LOCK = threading.Lock()
 _ENCODERS: dict[tuple, object] = {}
 _HEADS: dict[tuple, Heads] = {}
+_FEWSHOT: dict[tuple, object] = {}  # fitted project-topic classifiers (see TransformerScorer._fit_fewshot)
 
 
 class HeadsMissing(FileNotFoundError):
@@ -272,6 +284,7 @@ def get_heads(encoder, heads: str | Path | None = None) -> Heads:
 def clear_cache(model: str | None = None) -> None:
     """Forget loaded encoders and heads: all of them, or only those of `model` (tests, after training)."""
     with _LOCK:
+        _FEWSHOT.clear()
         if model is None:
             _ENCODERS.clear()
             _HEADS.clear()
@@ -286,3 +299,4 @@ def forget_heads() -> None:
     """Drop loaded heads (after training wrote new ones); encoders stay loaded."""
     with _LOCK:
         _HEADS.clear()
+        _FEWSHOT.clear()
