@@ -143,7 +143,8 @@ class Brand(_Strict):
 
 
 class Topic(_Strict):
-    """A topic of the taxonomy. One with only a description works at once (zero-shot)."""
+    """A topic of the taxonomy. One with only a description works at once (zero-shot); one with examples is
+    learned from them (listener.nlp.fewshot)."""
 
     label: str = Field(pattern=r"^[a-z0-9_]+$", description="lower-case id: letters, digits, _")
     description: str = Field(min_length=3)

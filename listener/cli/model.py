@@ -66,6 +66,9 @@ def train(
                                "head, logistic regression)."),
     precision_check: bool = typer.Option(True, help="Also measure the heads with the encoder in bf16 and "
                                          "int8 (bundled encoder only; what `auto` relies on)."),
+    only: Optional[str] = typer.Option(None, "--only", help="'topics': refit only the topic side (topic head, "
+                                       "zero-shot calibration, background for project topics) and keep the "
+                                       "sentiment head in the heads folder untouched."),
     json_output: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
 ):
     """Fit the sentiment and topic heads on the train parts and evaluate them on the dev parts.
@@ -97,7 +100,7 @@ def train(
 
         report = run_training(model=model, files=data or None, output=output, max_per_set=max_per_set or None,
                               max_dev=max_dev, check_precisions=precision_check, set_power=set_power,
-                              set_weights=set_weights or None, hidden=hidden, progress=progress)
+                              set_weights=set_weights or None, hidden=hidden, progress=progress, only=only)
     if json_output:
         print_json(report)
         return
@@ -189,7 +192,7 @@ def _num(value) -> str:
 def render_eval(console: Console, report: dict, title: str = "") -> None:
     if title:
         console.print(f"[bold]{shown(title)}[/bold]", highlight=False)
-    if report.get("two_class"):
+    if report.get("two_class") and report.get("all", {}).get("n"):
         console.print("two-class file (no neutral label): predictions are the larger of negative and positive")
     rows = [(name, m) for name, m in report.get("sets", {}).items()]
     rows += list(report.get("languages", {}).items())
@@ -200,7 +203,7 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
         topics = m.get("topics", {})
         neutral = m.get("per_class", {}).get("neutral", {})
         mixed = m.get("mixed")
-        cells.append({"set / language": shown(name), "n": str(m["n"]), "unscored": str(m.get("unscored", 0) or ""),
+        cells.append({"set / language": shown(name), "n": str(m["n"] or topics.get("n", 0)), "unscored": str(m.get("unscored", 0) or ""),
                       "accuracy": _num(m.get("accuracy")), "macro-recall": _num(m.get("macro_recall")),
                       "macro-F1": _num(m.get("macro_f1")),
                       "pos/neg acc": _num(m.get("positive_negative", {}).get("accuracy")),
@@ -220,6 +223,8 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
     languages = report.get("languages", {})
     confusion_rows = list(languages.items()) + ([("all", report["all"])] if len(languages) > 1 else [])
     for name, m in confusion_rows:
+        if not m.get("n"):  # no sentiment labels here (a topic-only file): nothing to tabulate
+            continue
         conf = m["confusion"]
         table = Table("true \\ predicted", *conf.get("columns", conf["labels"]), title=f"confusion matrix: {shown(name)}")
         for label, row in zip(conf["labels"], conf["rows_true_columns_predicted"]):

@@ -58,7 +58,12 @@ def render_numbers(card: dict) -> str:
               f"expected calibration error after scaling {s.get('cv_ece')}; every set weighs "
               f"size^{card.get('set_power', 1)}{' x ' + str(card['set_weights']) if card.get('set_weights') else ''}, "
               f"classes balanced within each set",
-              f"- topics: C = {t.get('C')}, CV micro-F1 {t.get('cv_micro_f1')}, thresholds {t.get('thresholds')}",
+              f"- topics: {'one hidden layer of ' + str(t['hidden']) + ' units shared by the topics and the gate, alpha ' + str(t.get('alpha')) if t.get('hidden') else 'C = ' + str(t.get('C'))}, CV micro-F1 {t.get('cv_micro_f1')}, thresholds {t.get('thresholds')}"
+              + (f"; gate threshold {t['gate_threshold']} (CV false-fire rate {t.get('cv_false_fire')} on "
+                 f"{t.get('no_topic_lines')} lines about no topic; micro-F1 without the gate "
+                 f"{t.get('cv_micro_f1_without_gate')}); background of {t.get('background_lines')} lines"
+                 + (f", topic side refitted {card['topics_trained_at']}" if card.get("topics_trained_at") else "")
+                 if "gate_threshold" in t else ""),
               f"- zero-shot: centred-cosine threshold {z.get('threshold')}, micro-F1 {z.get('micro_f1_on_taxonomy')} "
               f"when the taxonomy's own topics are decided from their descriptions alone",
               "", END]

@@ -11,8 +11,9 @@ Used by `listener model eval FILE.jsonl` and by training (on the dev splits). Wh
   lines cannot look better for it.
 - `mixed` lines (praise and complaint) are not in the 3-way metrics; what they were predicted as is reported.
 - topics (lines with a `topics` field, also without a sentiment label): micro and macro precision / recall /
-  F1, per-topic numbers with support, the false-fire rate on lines whose gold topics are `[]`, and the gold
-  topics the scorer does not know (they are left out of the scores and named in a warning).
+  F1, per-topic numbers with support, the false-fire rate on lines about none of the scorer's topics (gold
+  `[]`, or only topics it does not know), and the gold topics the scorer does not know (they are left out of
+  the scores and named in a warning).
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def topic_metrics(truth: Sequence[set[str]], predicted: Sequence[set[str]], know
         per_topic[label] = {"precision": _ratio(tp, tp + fp), "recall": _ratio(tp, tp + fn), "f1": f1,
                             "support": tp + fn}
         f1s.append(f1)
-    empty = [p & known for t, p in zip(truth, predicted) if not t]
+    # a line whose gold topics are all unknown to the scorer is, for this scorer, a line about none of its topics
+    empty = [p & known for t, p in zip(truth, predicted) if not t & known]
     return {
         "n": len(truth),
         "micro_f1": _ratio(2 * tp_all, 2 * tp_all + fp_all + fn_all),

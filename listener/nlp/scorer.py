@@ -2,8 +2,10 @@
 
 - Sentiment: the calibrated sentiment head on the encoder's embedding (or a ready sequence-classification
   model, when one is configured).
-- Topics: the trained topic head for the built-in taxonomy, plus zero-shot topics from the project file
-  (centred cosine to the topic's description and examples, with a threshold calibrated on the taxonomy).
+- Topics: the trained topic head for the built-in taxonomy (which abstains on texts about none of its
+  topics), plus the project file's own topics: one with examples is decided by a small classifier, its
+  examples and description against the heads' background of other texts (listener.nlp.fewshot); one with
+  only a description by centred cosine to it, with a threshold calibrated on the taxonomy.
 - Language: a mention's `lang`, else detected. Only languages in `languages` are scored (default: English,
   Persian, Arabic: the heads are trained and evaluated on these); the others are left unscored
   (`sentiment` None, topics untouched), never guessed.
@@ -75,23 +77,50 @@ class TransformerScorer:
         self._reference = reference + self.zero_shot_topics
         self._prototypes = self._topic_prototypes(self._reference) if self.zero_shot_topics else None
         self._zs_thresholds = self._zero_shot_thresholds() if self.zero_shot_topics else None
+        self._fewshot = self._fit_fewshot() if self.zero_shot_topics else {}
 
     @property
     def topic_labels(self) -> list[str]:
         return list(self.heads.topics.labels) + [t.label for t in self.zero_shot_topics]
 
     def _topic_prototypes(self, topics: Sequence[TopicDef]) -> np.ndarray:
-        """One unit vector per topic: the embedding of its description.
+        """One unit vector per topic: the embedding of its description (the cosine path, for topics without
+        examples; mixing examples into the prototype made it worse, as e5 places any two short posts about
+        one brand close together whatever their topic: examples go to a classifier instead)."""
+        return self.encoder.embed([t.description for t in topics], batch_size=self.batch_size)
 
-        Examples are deliberately not mixed in: on the built-in taxonomy, adding 1-5 labelled mentions as
-        examples (averaged into the prototype, appended to the description, or used to move the threshold)
-        lowered zero-shot micro-F1 from 0.52 to 0.30-0.50, because e5 places any two short posts about one
-        brand close together whatever their topic. Examples are used to check the description instead: a
-        topic whose own examples fall below the threshold gets a warning to reword its description.
-        """
-        protos = self.encoder.embed([t.description for t in topics], batch_size=self.batch_size)
-        self._check_examples(topics, protos)
-        return protos
+    def _fit_fewshot(self) -> dict:
+        """A classifier for each project topic with examples (see listener.nlp.fewshot); {} when the heads
+        carry no background to draw negatives from (heads trained before it existed)."""
+        from listener.nlp.fewshot import fit_fewshot
+
+        with_examples = [t for t in self.zero_shot_topics if any(e and e.strip() for e in t.examples)]
+        background = self.heads.background
+        if not with_examples:
+            return {}
+        if background is None or background.shape[1] != self.encoder.dim:
+            log.warning("these heads carry no background texts: project topics with examples are decided by "
+                        "their description only; retrain with `listener model train --only topics`")
+            return {}
+        import hashlib
+
+        fingerprint = hashlib.blake2b(np.ascontiguousarray(background).tobytes(), digest_size=16).digest()
+        out = {}
+        for topic in with_examples:
+            texts = [topic.description] + [e for e in topic.examples if e and e.strip()]
+            # fitting takes a few seconds on a busy CPU: once per process for the same heads, encoder and topic
+            key = (fingerprint, self.encoder.name, topic.label, tuple(texts), self.heads.zero_shot.fewshot_quantile)
+            with _LOCK:
+                fitted = _FEWSHOT.get(key)
+            if fitted is None:
+                positives = self.encoder.embed([t[:MAX_CHARS] for t in texts], batch_size=self.batch_size)
+                fitted = fit_fewshot(topic.label, positives, background, self.heads.zero_shot.fewshot_quantile)
+                with _LOCK:
+                    _FEWSHOT[key] = fitted
+                log.info("project topic %r: a classifier on %d example(s) and its description", topic.label,
+                         len(texts) - 1)
+            out[topic.label] = fitted
+        return out
 
     def _zero_shot_thresholds(self) -> np.ndarray:
         """Per zero-shot topic: the calibrated threshold, raised to the background quantile of its scores
@@ -106,16 +135,6 @@ class TransformerScorer:
         for topic, threshold in zip(self.zero_shot_topics, thresholds):
             log.info("zero-shot topic %r: threshold %.4f", topic.label, threshold)
         return thresholds
-
-    def _check_examples(self, topics: Sequence[TopicDef], protos: np.ndarray) -> None:
-        examples = [(i, text) for i, t in enumerate(topics) for text in t.examples if text and text.strip()]
-        if not examples:
-            return
-        scores = zero_shot_scores(self.encoder.embed([text for _, text in examples]), protos)
-        for (i, text), row in zip(examples, scores):
-            if row[i] < self.heads.zero_shot.threshold:
-                log.warning("topic %r: its example %r does not reach the zero-shot threshold; a more concrete "
-                            "description (the words people use) will match better", topics[i].label, text[:60])
 
     # ------------------------------------------------------------ predictions on texts
 
@@ -133,7 +152,7 @@ class TransformerScorer:
         else:
             probs = self.heads.sentiment.predict_proba(x)
         topic_probs = self.heads.topics.predict_proba(x)
-        above = topic_probs >= self.heads.topics.thresholds
+        above = self.heads.topics.decide(x, topic_probs)
         labels = list(self.heads.topics.labels)
         zs_above = zs_probs = None
         if self._prototypes is not None:
@@ -142,6 +161,10 @@ class TransformerScorer:
             scores = zero_shot_scores(x, self._prototypes)[:, offset:]
             zs_above = scores >= self._zs_thresholds
             zs_probs = sigmoid(cal.scale * (scores - self._zs_thresholds))
+            for j, t in enumerate(self.zero_shot_topics):
+                if t.label in self._fewshot:
+                    margin = self._fewshot[t.label].logits(x) - self._fewshot[t.label].threshold
+                    zs_above[:, j], zs_probs[:, j] = margin >= 0, sigmoid(margin)  # 0.5 at the threshold
         out = []
         for i in range(len(texts)):
             chosen = [labels[j] for j in np.flatnonzero(above[i])]
@@ -189,6 +212,7 @@ class TransformerScorer:
 _LOCK = threading.Lock()
 _ENCODERS: dict[tuple, object] = {}
 _HEADS: dict[tuple, Heads] = {}
+_FEWSHOT: dict[tuple, object] = {}  # fitted project-topic classifiers (see TransformerScorer._fit_fewshot)
 
 
 class HeadsMissing(FileNotFoundError):
@@ -260,6 +284,7 @@ def get_heads(encoder, heads: str | Path | None = None) -> Heads:
 def clear_cache(model: str | None = None) -> None:
     """Forget loaded encoders and heads: all of them, or only those of `model` (tests, after training)."""
     with _LOCK:
+        _FEWSHOT.clear()
         if model is None:
             _ENCODERS.clear()
             _HEADS.clear()
@@ -274,3 +299,4 @@ def forget_heads() -> None:
     """Drop loaded heads (after training wrote new ones); encoders stay loaded."""
     with _LOCK:
         _HEADS.clear()
+        _FEWSHOT.clear()

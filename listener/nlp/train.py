@@ -6,8 +6,8 @@ Method (MODEL_CARD.md says the same, with numbers):
 - sentiment: multinomial logistic regression with balanced class weights, C picked by 5-fold CV (macro-F1),
   then one temperature fitted on the out-of-fold logits (minimum log-loss), so the probability of the chosen
   label is calibrated;
-- topics: one logistic regression per taxonomy topic (balanced), C picked by 5-fold CV (micro-F1), and each
-  topic's threshold chosen on its out-of-fold probabilities (maximum F1);
+- topics: one logistic regression per taxonomy topic (balanced) and a gate that learns "about no topic" from
+  the lines labelled `topics: []`, thresholds chosen out of fold within a false-fire budget (topic_train.py);
 - zero-shot: the centred cosine threshold that maximises micro-F1 when the taxonomy's topics are decided from
   their descriptions alone, i.e. as if they were topics a user had just added.
 """
@@ -23,7 +23,8 @@ import numpy as np
 
 from listener.nlp.corpus import TrainingDataError
 from listener.nlp.data import Example, TopicDef, load_taxonomy
-from listener.nlp.heads import Heads, SentimentHead, TopicHead, ZeroShotCalibration, softmax, zero_shot_scores
+from listener.nlp.heads import Heads, SentimentHead, ZeroShotCalibration, softmax, zero_shot_scores
+from listener.nlp.topic_train import background_rows, fit_topics
 
 log = logging.getLogger(__name__)
 
@@ -170,44 +171,6 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10)
     return float(ece)
 
 
-def fit_topics(x: np.ndarray, truth: np.ndarray, labels: list[str], strata: np.ndarray) -> tuple[TopicHead, dict]:
-    """truth: (n, k) booleans, one column per topic label."""
-    from sklearn.linear_model import LogisticRegression
-
-    xs, mean, std = _standardise(x)
-    folds = _folds(strata)
-    k = truth.shape[1]
-    # a topic needs a few lines with it and without it to be learned; the others never fire (and are named)
-    active = [j for j in range(k) if min(truth[:, j].sum(), (~truth[:, j]).sum()) >= 5]
-    best = None
-    for c in C_GRID:
-        oof = np.zeros(truth.shape)
-        for j in active:
-            for tr, te in folds:
-                clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
-                clf.fit(xs[tr], truth[tr, j])
-                oof[te, j] = clf.predict_proba(xs[te])[:, 1]
-        score = _micro_f1(truth, oof >= 0.5)
-        if best is None or score > best[0]:
-            best = (score, c, oof)
-    _, c, oof = best
-    grid = np.linspace(0.05, 0.95, 91)
-    thresholds = np.array([grid[int(np.argmax([_micro_f1(truth[:, j], oof[:, j] >= t) for t in grid]))]
-                           if j in active else 1.0 for j in range(k)], dtype=np.float32)
-    weights = np.zeros((k, x.shape[1]), dtype=np.float32)
-    biases = np.full(k, -30.0, dtype=np.float32)  # an untrained topic: probability ~0, never above 1.0
-    for j in active:
-        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=2000).fit(xs, truth[:, j])
-        weights[j], biases[j] = (v[0] for v in _fold(clf.coef_, clf.intercept_, mean, std))
-    head = TopicHead(list(labels), weights, biases, thresholds)
-    return head, {"C": c, "cv_micro_f1": round(_micro_f1(truth, oof >= thresholds), 4),
-                  "thresholds": {l: round(float(t), 3) for l, t in zip(labels, thresholds)},
-                  "untrained": [labels[j] for j in range(k) if j not in active]}
-
-
-BACKGROUND_SIZE = 800
-
-
 def calibrate_zero_shot(encoder, x: np.ndarray, truth: np.ndarray, taxonomy: Sequence[TopicDef]) -> tuple[
         ZeroShotCalibration, dict]:
     """The threshold on centred cosine that gives the best micro-F1 on the taxonomy from descriptions only."""
@@ -279,16 +242,7 @@ def train_heads(encoder, examples: Sequence[Example], taxonomy: Sequence[TopicDe
         sentiment, s_info = fit_sentiment_mlp(x[with_label], y, strata[with_label], weights, hidden)
     else:
         sentiment, s_info = fit_sentiment(x[with_label], y, strata[with_label], weights)
-    with_topics = [i for i, e in enumerate(examples) if e.topics is not None]
-    card_topics: dict = {}
-    if with_topics:
-        truth = np.array([[label in (examples[i].topics or ()) for label in labels] for i in with_topics],
-                         dtype=bool)
-        topics, card_topics = fit_topics(x[with_topics], truth, labels, strata[with_topics])
-        zero_shot, z_info = calibrate_zero_shot(encoder, x[with_topics], truth, taxonomy)
-    else:
-        raise TrainingDataError("no training lines with 'topics': include labelled lines with topics (the bundled "
-                         "listener/nlp/data/labelled folder has them)")
+    topics, zero_shot, background, card_topics, z_info = fit_topic_side(encoder, examples, x, taxonomy)
     counts: dict[str, dict[str, int]] = {}
     set_counts: dict[str, dict[str, int]] = {}
     for e in examples:
@@ -310,13 +264,28 @@ def train_heads(encoder, examples: Sequence[Example], taxonomy: Sequence[TopicDe
         "topics": card_topics,
         "zero_shot_calibration": z_info,
     }
-    # A fixed sample of the embeddings of the lines with topics (brand mentions, the kind of text a project
-    # scores): the background each zero-shot topic's own threshold is taken from (see ZeroShotCalibration).
-    # Public tweets and film reviews would make a worse background: far from any brand's topics, they let a
-    # threshold sink (a new topic then fired on 5.7 % of unrelated brand posts instead of under 5 %).
-    pool = x[with_topics]
-    sample = np.random.default_rng(7).choice(len(pool), size=min(BACKGROUND_SIZE, len(pool)), replace=False)
-    return Heads(sentiment, topics, zero_shot, card, background=pool[np.sort(sample)])
+    return Heads(sentiment, topics, zero_shot, card, background=background)
+
+
+def fit_topic_side(encoder, examples: Sequence[Example], x: np.ndarray, taxonomy: Sequence[TopicDef]):
+    """(topic head, zero-shot calibration, background, card notes on topics, card notes on zero-shot) from the
+    lines with a `topics` field."""
+    labels = [t.label for t in taxonomy]
+    with_topics = [i for i, e in enumerate(examples) if e.topics is not None]
+    if not with_topics:
+        raise TrainingDataError("no training lines with 'topics': include labelled lines with topics (the bundled "
+                                "listener/nlp/data/labelled folder has them)")
+    truth = np.array([[label in (examples[i].topics or ()) for label in labels] for i in with_topics], dtype=bool)
+    strata = np.array([f"{examples[i].set or examples[i].lang}:{examples[i].label}" for i in with_topics])
+    topics, card_topics = fit_topics(x[with_topics], truth, labels, strata)
+    zero_shot, z_info = calibrate_zero_shot(encoder, x[with_topics], truth, taxonomy)
+    # The background: embeddings of lines with topics (brand mentions, the kind of text a project scores),
+    # the negatives of a project topic's classifier and where a description-only topic's threshold is taken
+    # from (see ZeroShotCalibration). Public tweets and film reviews would make a worse one: far from any
+    # brand's topics, they let a threshold sink (a new topic then fired on 5.7 % of unrelated brand posts).
+    rows = background_rows([examples[i].topics or () for i in with_topics], set(labels))
+    card_topics["background_lines"] = int(len(rows))
+    return topics, zero_shot, x[with_topics][rows], card_topics, z_info
 
 
 CHECK_PER_SET = 400
@@ -373,11 +342,22 @@ def _summary(metrics: dict) -> dict:
             "languages": {k: short(v) for k, v in metrics["languages"].items()}, "all": short(metrics["all"])}
 
 
+def _update_topic_numbers(card_eval: dict, new: dict) -> None:
+    """Put the refitted topic head's micro-F1 into the card's dev numbers, leaving the sentiment numbers."""
+    for group in ("sets", "languages"):
+        for name, m in new.get(group, {}).items():
+            if "topic_micro_f1" in m:
+                card_eval.setdefault(group, {}).setdefault(name, {"n": m["n"]})["topic_micro_f1"] = m["topic_micro_f1"]
+    if "topic_micro_f1" in new.get("all", {}):
+        card_eval.setdefault("all", {"n": new["all"]["n"]})["topic_micro_f1"] = new["all"]["topic_micro_f1"]
+
+
 def run_training(model: str | None = None, files: Sequence[str | Path] | None = None,
                  output: str | Path | None = None, precision: str | None = "fp32",
                  evaluate: bool = True, write_card: bool | None = None, check_precisions: bool = True,
                  max_per_set: int | None = 4000, max_dev: int = 2000, set_power: float = SET_POWER,
-                 set_weights: dict[str, float] | None = None, hidden: int = 256, progress=None) -> dict:
+                 set_weights: dict[str, float] | None = None, hidden: int = 256, progress=None,
+                 only: str | None = None) -> dict:
     """What `listener model train` does: build train and dev parts (see corpus.py), embed them through the
     on-disk cache (resumable), fit, save, evaluate on the dev parts.
 
@@ -385,6 +365,8 @@ def run_training(model: str | None = None, files: Sequence[str | Path] | None = 
     `output`, else listener/nlp/heads/ for the bundled encoder (and MODEL_CARD.md's numbers are rewritten)
     or the per-user cache for another encoder. Embeddings are computed in fp32 so the committed heads do not
     depend on the CPU they were trained on. `progress(stage, done, total, rate)` is called while embedding.
+    `only="topics"`: refit the topic side (topic head, zero-shot calibration, background) on the lines with
+    topics and keep the sentiment head in `output` as it is (sentiment.npz is not rewritten).
     """
     from listener.nlp import scorer as scoring
     from listener.nlp.corpus import build_corpus
@@ -397,7 +379,15 @@ def run_training(model: str | None = None, files: Sequence[str | Path] | None = 
     started = time.perf_counter()
     encoder = load_encoder(model, precision=precision)
     folder = Path(output) if output else scoring.heads_dir_for(encoder.name)
+    if only not in (None, "topics"):
+        raise TrainingDataError(f"--only {only!r}: only 'topics' can be trained alone")
+    if only and not Path(folder, "sentiment.npz").exists():
+        raise TrainingDataError(f"--only topics keeps the sentiment head in {folder}, but there is none: train "
+                                f"both heads first (without --only)")
     corpus = build_corpus(files or [LABELLED_DIR], max_per_set=max_per_set, max_dev=max_dev)
+    if only:
+        corpus.train = [e for e in corpus.train if e.topics is not None]
+        corpus.dev = [e for e in corpus.dev if e.topics is not None]
     if not corpus.train:
         raise TrainingDataError("no training lines in the --data files (lines with split 'train' or no split, "
                                 "or sets to carve one from)")
@@ -414,8 +404,18 @@ def run_training(model: str | None = None, files: Sequence[str | Path] | None = 
     if unknown:
         raise TrainingDataError(f"--weight names set(s) not in the data: {', '.join(unknown)} "
                          f"(sets: {', '.join(sorted(corpus.sets))})")
-    heads = train_heads(encoder, corpus.train, x=x, set_power=set_power, set_weights=set_weights, hidden=hidden)
-    heads.card["sets"] = corpus.sets
+    if only:
+        from listener.nlp.data import load_taxonomy
+
+        heads = Heads.load(folder)
+        heads.topics, heads.zero_shot, heads.background, card_topics, z_info = fit_topic_side(
+            encoder, corpus.train, x, load_taxonomy())
+        heads.card.update({"topics": card_topics, "zero_shot_calibration": z_info,
+                           "topics_trained_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat()})
+    else:
+        heads = train_heads(encoder, corpus.train, x=x, set_power=set_power, set_weights=set_weights,
+                            hidden=hidden)
+        heads.card["sets"] = corpus.sets
     report: dict = {"heads": str(folder), "train": len(corpus.train), "eval": len(corpus.dev),
                     "sets": corpus.sets,
                     "bad_lines": [{"file": f, "line": n, "error": e} for f, n, e in corpus.bad_lines]}
@@ -424,13 +424,16 @@ def run_training(model: str | None = None, files: Sequence[str | Path] | None = 
 
         metrics = evaluate_examples(corpus.dev, scoring.TransformerScorer(encoder, heads), languages=None,
                                     embeddings=x_dev)
-        heads.card["eval"] = _summary(metrics)
-        heads.card["eval_counts"] = {lang: m["n"] for lang, m in metrics["languages"].items()}
         report["eval"] = metrics
-        if encoder.name == "multilingual-e5-small" and check_precisions:
+        if only:
+            _update_topic_numbers(heads.card.setdefault("eval", {}), _summary(metrics))
+        else:
+            heads.card["eval"] = _summary(metrics)
+            heads.card["eval_counts"] = {lang: m["n"] for lang, m in metrics["languages"].items()}
+        if encoder.name == "multilingual-e5-small" and check_precisions and not only:
             heads.card["precision_check"] = _precision_check(model, heads, corpus.dev, stage("precision check"))
-    heads.card["train_seconds"] = round(time.perf_counter() - started)
-    heads.save(folder)
+    heads.card["topics_train_seconds" if only else "train_seconds"] = round(time.perf_counter() - started)
+    heads.save(folder, sentiment=not only)
     scoring.forget_heads()
     report["card"] = heads.card
     if write_card is None:
