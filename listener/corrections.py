@@ -2,7 +2,9 @@
 
 A correction is stored in `corrections.db` in the data folder (a sidecar, so it survives a re-score and works
 the same over SQLite and Elasticsearch) and also written into the stored mention, so searches, charts and
-alerts count it at once. `export_corrections` writes the labelled JSON Lines that `listener model train --data`
+alerts count it at once. A person's word outlasts the model's: `Corrections.apply` puts it back on mentions that
+were just scored again, which the pipeline does for every batch (a mention fetched again from its source) and
+`listener rescore` does after a retrain. `export_corrections` writes the labelled JSON Lines that `listener model train --data`
 reads (set "corrections", split "train"); the text comes from the store at export time, so a mention deleted
 by `listener forget` leaves nothing in the export.
 """
@@ -62,6 +64,12 @@ class Corrections:
     def open(cls, settings) -> "Corrections":
         return cls(Path(settings.data_dir) / "corrections.db")
 
+    @classmethod
+    def open_existing(cls, settings) -> "Corrections | None":
+        """The data folder's corrections, or None where nobody ever corrected anything (no file is created)."""
+        path = Path(settings.data_dir) / "corrections.db"
+        return cls(path) if path.exists() else None
+
     def get(self, mention_id: str) -> Correction | None:
         with self._lock:
             row = self._db.execute("SELECT * FROM corrections WHERE mention_id = ?", (mention_id,)).fetchone()
@@ -104,6 +112,29 @@ class Corrections:
         mention = mention.model_copy(update=update)
         store.upsert([mention])
         return self.get(mention_id), mention
+
+    def apply(self, mentions: list[Mention]) -> int:
+        """Put people's corrections back on freshly scored mentions (in place); returns how many were changed.
+        One indexed lookup per batch, so it costs the pipeline next to nothing when nobody corrected anything."""
+        ids = [m.id for m in mentions]
+        found: dict[str, Correction] = {}
+        for start in range(0, len(ids), 500):  # stay far below SQLite's bound-variable limit
+            chunk = ids[start:start + 500]
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT * FROM corrections WHERE mention_id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            found.update((row[0], _correction(row)) for row in rows)
+        changed = 0
+        for mention in mentions:
+            correction = found.get(mention.id)
+            if correction is None:
+                continue
+            if correction.sentiment is not None:
+                mention.sentiment = Sentiment(label=correction.sentiment, score=1.0)
+            if correction.topics is not None:
+                mention.topics = list(correction.topics)
+            changed += 1
+        return changed
 
     def close(self) -> None:
         self._db.close()

@@ -169,6 +169,7 @@ class PipelineContext:
     scorer: Scorer | None = None
     keep_unmatched: bool = False
     languages: tuple[str, ...] = ()  # the languages the project expects; detection chooses among them
+    corrections: object | None = None  # listener.corrections.Corrections: people's labels win over the model's
 
 
 def process_batch(batch: Iterable[Mention], ctx: PipelineContext) -> BatchReport:
@@ -179,6 +180,8 @@ def process_batch(batch: Iterable[Mention], ctx: PipelineContext) -> BatchReport
     mentions, report.unmatched = match_brands(mentions, ctx.matcher, ctx.keep_unmatched)
     if ctx.scorer is not None and mentions:
         ctx.scorer.score(mentions)
+        if ctx.corrections is not None:
+            ctx.corrections.apply(mentions)
         report.scored = sum(1 for m in mentions if m.sentiment is not None)
     if mentions:
         result = ctx.store.upsert(mentions)

@@ -47,10 +47,13 @@ def pipeline_context(settings: Settings, project: Project | None, store: Store, 
                      keep_unmatched: bool | None = None) -> PipelineContext:
     """A pipeline context for this process. Without a project every mention is kept (plain import);
     with one, mentions that match no brand are dropped unless keep_unmatched."""
+    from listener.corrections import Corrections
+
     return PipelineContext(
         store=store,
         matcher=brand_matcher(project),
         scorer=load_project_scorer(settings, project) if score else None,
         keep_unmatched=(project is None) if keep_unmatched is None else keep_unmatched,
         languages=tuple(project.project.languages) if project else (),
+        corrections=Corrections.open(settings) if score else None,
     )

@@ -261,6 +261,7 @@ def rescore(
     Topics the model does not know (a project's own topics, when run without that project) are kept as they
     were, not dropped: pass --project to score them again.
     """
+    from listener.corrections import Corrections
     from listener.nlp.rescore import rescore as rescore_store
     from listener.runtime import load_project_scorer, open_settings_store, resolve_project
 
@@ -268,8 +269,9 @@ def rescore(
         filters = build_filters(query, brand, source, lang, sentiment, [], since, until, None, None, True)
         current = settings()
         scorer = load_project_scorer(current, resolve_project(current, project), heads=heads)
+        corrections = Corrections.open_existing(current)  # people's labels outlast the model's
         with open_settings_store(current) as store:
-            report = rescore_store(store, scorer, filters, batch_size=batch_size)
+            report = rescore_store(store, scorer, filters, batch_size=batch_size, corrections=corrections)
     if json_output:
         print_json(report)
     else:

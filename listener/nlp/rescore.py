@@ -14,14 +14,16 @@ class RescoreReport:
     changed: int = 0  # sentiment label or topics differ from before
     labels: dict[str, int] = field(default_factory=dict)
     kept_topics: dict[str, int] = field(default_factory=dict)  # topics the scorer does not know, kept as they were
+    corrected: int = 0  # mentions a person corrected: their labels were put back after scoring
 
 
 def rescore(store, scorer, filters=None, batch_size: int = 256,
-            on_batch: Callable[[RescoreReport], None] | None = None) -> RescoreReport:
+            on_batch: Callable[[RescoreReport], None] | None = None, corrections=None) -> RescoreReport:
     """Score every mention matching `filters` again and write it back with one upsert per batch.
 
     A mention's topics that the scorer does not know (a project's own topics, when the scorer was built
-    without that project) are kept: the scorer cannot judge them, so it must not erase them.
+    without that project) are kept: the scorer cannot judge them, so it must not erase them. With
+    `corrections` (listener.corrections.Corrections), what people corrected stays as they said.
 
     Memory stays flat: mentions stream from `store.iter_mentions` and each batch is written before the next
     is read. Upserts are idempotent by id, so an interrupted run can simply be run again.
@@ -43,6 +45,9 @@ def rescore(store, scorer, filters=None, batch_size: int = 256,
                 m.topics = [*m.topics, *keep]
                 for t in keep:
                     report.kept_topics[t] = report.kept_topics.get(t, 0) + 1
+        if corrections is not None:
+            report.corrected += corrections.apply(batch)
+        for m in batch:
             label = m.sentiment.label if m.sentiment else "unscored"
             report.labels[label] = report.labels.get(label, 0) + 1
             report.scored += m.sentiment is not None
