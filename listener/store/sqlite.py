@@ -68,6 +68,7 @@ from listener.privacy import private_file
 from listener.store import register
 from listener.store.base import (
     INTERVALS, TERM_FIELDS, CursorError, Filters, Hit, Page, QueryTooSlow, SeriesTooLong, Store, UpsertResult,
+    too_slow_message,
 )
 from listener.text import normalise, tokens
 
@@ -682,8 +683,7 @@ class SqliteStore(Store):
             except sqlite3.OperationalError as err:
                 if str(err) != "interrupted":
                     raise
-                raise QueryTooSlow(f"the search ran longer than {self.query_timeout:g} s and was stopped; narrow "
-                                   "it (a date range, fewer or longer prefixes, fewer NEARs)") from None
+                raise QueryTooSlow(too_slow_message(self.query_timeout)) from None
             finally:
                 self._db.set_progress_handler(None, 0)
 
