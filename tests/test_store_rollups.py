@@ -211,3 +211,13 @@ def test_an_existing_store_gets_its_summaries_when_opened(tmp_path):
             for tz in ZONES:
                 both_ways(store, (filters, "1d", tz, "sentiment", "author", 3))
             both_ways(store, (filters, "15m", "Asia/Kathmandu", None, "source", 10))
+
+
+def test_each_mention_counts_once_in_every_cube():
+    fact = rollups.Fact(0, 0, "reddit", "en", "negative", "a1", frozenset({"acme", "globex"}))
+    keys = rollups.cube_keys(fact, 19000)
+    assert sorted(key[0] for key in keys) == sorted(list(rollups.CUBES) + [c for c in rollups.CUBES if c & 1])
+    for cube, *values, dup, day in keys:  # a cube keeps its dimensions' values and no others
+        for i, (dim, value) in enumerate(zip(rollups.DIMS, values)):
+            assert value == (None if not cube >> i & 1 else {"source": "reddit", "lang": "en",
+                                                               "sentiment": "negative"}.get(dim, value))

@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
+import sys
+from array import array
 from itertools import combinations
 from typing import Iterable, NamedTuple
 
@@ -72,6 +73,8 @@ CREATE TABLE IF NOT EXISTS rollup_author_ids (num INTEGER PRIMARY KEY, author_id
 """
 
 _INT32 = "<i4"  # the BLOBs' numbers: little-endian int32, whatever the machine
+_SWAP = sys.byteorder != "little"
+assert array("i").itemsize == 4
 
 
 class Fact(NamedTuple):
@@ -128,74 +131,92 @@ def build(db) -> None:
 # ---------------------------------------------------------------- writing
 
 
+def cube_keys(fact: Fact, day: int) -> list[tuple]:
+    """The rollup_counts keys (cube, brand, source, lang, sentiment, dup, day) one mention counts in: one
+    per cube, and the brand cubes once per brand. Spelled out, not looped over CUBES: this runs 11+ times
+    per mention written (tests/test_store_rollups.py checks it against CUBES)."""
+    s, l, e, d = fact.source, fact.lang, fact.sentiment, fact.dup
+    keys = [(0, None, None, None, None, d, day), (2, None, s, None, None, d, day), (4, None, None, l, None, d, day),
+            (8, None, None, None, e, d, day), (6, None, s, l, None, d, day), (10, None, s, None, e, d, day),
+            (12, None, None, l, e, d, day)]
+    for b in fact.brands:
+        keys += [(1, b, None, None, None, d, day), (3, b, s, None, None, d, day), (5, b, None, l, None, d, day),
+                 (9, b, None, None, e, d, day)]
+    return keys
+
+
 def apply(db, facts: Iterable[Fact], sign: int) -> None:
     """Add (sign +1) or take away (-1) what these mentions count, inside the caller's transaction."""
-    counts: Counter = Counter()
-    authors: Counter = Counter()
-    kept = [(cube, tuple(cube >> i & 1 for i in range(len(DIMS)))) for cube in CUBES]
+    counts: dict[tuple, dict[int, int]] = {}  # key -> {quarter hour of the day: change}
+    authors: dict[tuple, dict[str, int]] = {}  # (day, source, sentiment, dup) -> {author id: change}
     for fact in facts:
         day, slot = divmod(fact.second // SLOT_SECONDS, SLOTS_PER_DAY)
-        for cube, (b, s, l, e) in kept:
-            rest = (fact.source if s else None, fact.lang if l else None, fact.sentiment if e else None,
-                    fact.dup, day)
-            for brand in (fact.brands if b else (None,)):
-                counts[(cube, brand, *rest), slot] += sign
+        for key in cube_keys(fact, day):
+            changes = counts.get(key)
+            if changes is None:
+                changes = counts[key] = {}
+            changes[slot] = changes.get(slot, 0) + sign
         if fact.author_id is not None:
-            authors[(day, fact.source, fact.sentiment, fact.dup), fact.author_id] += sign
+            changes = authors.setdefault((day, fact.source, fact.sentiment, fact.dup), {})
+            changes[fact.author_id] = changes.get(fact.author_id, 0) + sign
     if counts:
         _write_counts(db, counts)
     if authors:
         _write_authors(db, authors)
 
 
-def _write_counts(db, deltas: Counter) -> None:
-    import numpy as np  # imported by the first write or summary read, not by `import listener`
+def _ints(blob: bytes | None) -> array:
+    """A BLOB of little-endian int32 as an array (the stdlib's: for a 96-number row numpy costs more)."""
+    out = array("i")
+    if blob is not None:
+        out.frombytes(blob)
+        if _SWAP:
+            out.byteswap()
+    return out
 
-    by_key: dict[tuple, list[tuple[int, int]]] = {}
-    for (key, slot), delta in deltas.items():
-        if delta:
-            by_key.setdefault(key, []).append((slot, delta))
+
+def _blob(numbers: array) -> bytes:
+    if _SWAP:
+        numbers = array("i", numbers)
+        numbers.byteswap()
+    return numbers.tobytes()
+
+
+def _write_counts(db, by_key: dict[tuple, dict[int, int]]) -> None:
     days = sorted({key[-1] for key in by_key})
     existing = {}
     for start in range(0, len(days), 500):
         for rowid, *key, slots in db.execute(
                 "SELECT rowid, cube, brand, source, lang, sentiment, dup, day, slots FROM rollup_counts "
-                "WHERE day IN (SELECT value FROM json_each(?))",
-                (json.dumps(days[start:start + 500]),)):
+                "WHERE day IN (SELECT value FROM json_each(?))", (json.dumps(days[start:start + 500]),)):
             existing[tuple(key)] = (rowid, slots)
     inserts, updates, deletes = [], [], []
+    empty = array("i", bytes(4 * SLOTS_PER_DAY))
     for key, changes in by_key.items():
         rowid, blob = existing.get(key, (None, None))
-        slots = np.zeros(SLOTS_PER_DAY, _INT32) if blob is None else np.frombuffer(blob, _INT32).copy()
-        for slot, delta in changes:
+        slots = array("i", empty) if blob is None else _ints(blob)
+        for slot, delta in changes.items():
             slots[slot] += delta
-        if not slots.any():
+        if not any(slots):
             if rowid is not None:
                 deletes.append((rowid,))
         elif rowid is None:
-            inserts.append((*key, slots.tobytes()))
+            inserts.append((*key, _blob(slots)))
         else:
-            updates.append((slots.tobytes(), rowid))
+            updates.append((_blob(slots), rowid))
     db.executemany("DELETE FROM rollup_counts WHERE rowid = ?", deletes)
     db.executemany("UPDATE rollup_counts SET slots = ? WHERE rowid = ?", updates)
     db.executemany("INSERT INTO rollup_counts (cube, brand, source, lang, sentiment, dup, day, slots) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", inserts)
 
 
-def _write_authors(db, deltas: Counter) -> None:
-    import numpy as np  # imported by the first write or summary read, not by `import listener`
-
-    ids = sorted({author_id for (_, author_id) in deltas})
+def _write_authors(db, by_key: dict[tuple, dict[str, int]]) -> None:
+    ids = sorted({author_id for changes in by_key.values() for author_id in changes})
     numbers = author_numbers(db, ids)
     missing = [author_id for author_id in ids if author_id not in numbers]
     if missing:
         db.executemany("INSERT INTO rollup_author_ids (author_id) VALUES (?)", [(a,) for a in missing])
         numbers.update(author_numbers(db, missing))
-    by_key: dict[tuple, dict[int, int]] = {}
-    for (key, author_id), delta in deltas.items():
-        if delta:
-            changes = by_key.setdefault(key, {})
-            changes[numbers[author_id]] = changes.get(numbers[author_id], 0) + delta
     days = sorted({key[0] for key in by_key})
     existing = {}
     for start in range(0, len(days), 500):
@@ -206,8 +227,10 @@ def _write_authors(db, deltas: Counter) -> None:
     inserts, updates, deletes = [], [], []
     for key, changes in by_key.items():
         rowid, blob = existing.get(key, (None, None))
-        counts = {} if blob is None else dict(np.frombuffer(blob, _INT32).reshape(-1, 2).tolist())
-        for number, delta in changes.items():
+        pairs = _ints(blob)
+        counts = dict(zip(pairs[0::2], pairs[1::2]))
+        for author_id, delta in changes.items():
+            number = numbers[author_id]
             value = counts.get(number, 0) + delta
             if value:
                 counts[number] = value
@@ -217,7 +240,7 @@ def _write_authors(db, deltas: Counter) -> None:
             if rowid is not None:
                 deletes.append((rowid,))
             continue
-        blob = np.array(sorted(counts.items()), _INT32).tobytes()
+        blob = _blob(array("i", [x for pair in sorted(counts.items()) for x in pair]))
         if rowid is None:
             inserts.append((*key, blob))
         else:
