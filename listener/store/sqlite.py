@@ -781,7 +781,7 @@ class SqliteStore(Store):
                 # (k, offset, value) -> count, as the raw path groups them, as one integer key
                 low = int(k.min())
                 key = ((k - low) * len(offsets) + segment) * len(values) + which
-                if int(key.max()) < 1 << 22:  # a year of quarter hours split 8 ways, say: count in place
+                if int(key.max()) < 1 << 20:  # a year of quarter hours split 8 ways fits: count in place
                     sums = np.bincount(key, weights=n)
                     groups = np.nonzero(sums)[0]
                     sums = sums[groups]
