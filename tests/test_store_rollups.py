@@ -26,8 +26,9 @@ SOURCES = ["reddit", "trustpilot", "rss"]
 LANGS = ["en", "fa", None]
 LABELS = ["negative", "neutral", "positive", None]
 BRANDS = ["acme", "globex", "initech"]
+TOPICS = ["price", "support", "app"]
 AUTHORS = ["ann", "bob", "cyd", "dee"]
-FIELDS = ["author", "sentiment", "source", "brand", "lang"]  # first: what hypothesis draws most
+FIELDS = ["author", "sentiment", "topic", "source", "brand", "lang"]  # first: what hypothesis draws most
 
 # Quarter hours where it happens: clock changes (Berlin 01:00 UTC 31 March, Lord Howe 15:00 UTC 6 April),
 # UTC and local midnights. Mentions and filter bounds crowd around them, so a range's ragged edges (counted
@@ -41,12 +42,21 @@ records = st.fixed_dictionaries({
     "at": seconds, "source": st.sampled_from(SOURCES), "lang": st.sampled_from(LANGS),
     "label": st.sampled_from(LABELS), "brands": st.lists(st.sampled_from(BRANDS), max_size=2, unique=True),
     "author": st.sampled_from(AUTHORS + [None]), "duplicate": st.booleans(),
+    "topics": st.lists(st.sampled_from(TOPICS), max_size=2, unique=True),
 })
+
+
+def random_record(rng) -> dict:
+    return {"at": rng.choice(HOT) + rng.randint(-600, 1799) if rng.random() < 0.5 else rng.randint(0, SPAN),
+            "source": rng.choice(SOURCES), "lang": rng.choice(LANGS), "label": rng.choice(LABELS),
+            "brands": rng.sample(BRANDS, rng.choice((0, 1, 1, 2))), "author": rng.choice(AUTHORS + [None]),
+            "duplicate": rng.random() < 0.1, "topics": rng.sample(TOPICS, rng.choice((0, 1, 1, 2)))}
 
 
 def make(key: int, r: dict) -> Mention:
     return Mention(source=r["source"], native_id=str(key), text=f"text {key}", lang=r["lang"],
                    published_at=START + timedelta(seconds=r["at"]), author_name=r["author"], brands=r["brands"],
+                   topics=r.get("topics", []),
                    sentiment=Sentiment(label=r["label"], score=0.9) if r["label"] else None,
                    duplicate_of="original" if r["duplicate"] else None)
 
@@ -57,7 +67,7 @@ moments = st.builds(lambda s, us: START + timedelta(seconds=s, microseconds=us),
 
 @st.composite
 def filters_strategy(draw) -> Filters:
-    """Mostly one filter or none, as a page asks (and as the summaries answer); sometimes more, or a topic
+    """Mostly one filter or none, as a page asks (and as the summaries answer); sometimes more, or a rating
     (which only the raw path answers), so the choice between the two ways is tested too. Mostly a date
     range, whose ragged edges are counted raw and the rest from the summaries."""
     bounds = sorted(draw(st.lists(moments, min_size=2, max_size=2)))
@@ -68,12 +78,13 @@ def filters_strategy(draw) -> Filters:
         sources=draw(st.sampled_from([(), (), (), ("reddit",), ("rss", "trustpilot")])),
         langs=draw(st.sampled_from([(), (), (), ("fa",), ("en", "fa")])),
         sentiments=draw(st.sampled_from([(), (), (), ("negative",), ("unscored",), ("positive", "unscored")])),
-        topics=draw(st.sampled_from([(), (), (), (), ("price",)])),
+        topics=draw(st.sampled_from([(), (), (), ("price",), ("price", "app")])),
+        rating_max=draw(st.sampled_from([None, None, None, None, 3.0])),
         since=since, until=until, include_duplicates=draw(st.booleans()))
 
 
 asks = st.tuples(filters_strategy(), st.sampled_from(["15m", "1h", "1d"]), st.sampled_from(ZONES),
-                 st.sampled_from(["sentiment", None, "brand", "source", "lang", "author"]),
+                 st.sampled_from(["sentiment", None, "topic", "brand", "source", "lang", "author"]),
                  st.sampled_from(FIELDS), st.integers(1, 4))
 
 
@@ -97,10 +108,14 @@ def both_ways(store: SqliteStore, ask) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(records, min_size=1, max_size=40), st.lists(asks, min_size=3, max_size=6), st.data())
-def test_rollups_answer_as_the_mentions_do_through_every_kind_of_write(items, questions, data):
+@given(st.lists(records, min_size=1, max_size=40), st.randoms(use_true_random=False),
+       st.lists(asks, min_size=3, max_size=6), st.data())
+def test_rollups_answer_as_the_mentions_do_through_every_kind_of_write(items, rng, questions, data):
     store = SqliteStore(":memory:")
     try:
+        # hypothesis' own records (which it shrinks well) and a crowd of varied ones, so every cube and
+        # every edge has mentions to count
+        items = items + [random_record(rng) for _ in range(80)]
         mentions = [make(i, r) for i, r in enumerate(items)]
         store.upsert(mentions)
         for ask in questions:
@@ -108,12 +123,15 @@ def test_rollups_answer_as_the_mentions_do_through_every_kind_of_write(items, qu
         # rescore (new sentiment), re-tag brands, move in time, become or stop being a duplicate
         changed = []
         for mention in data.draw(st.lists(st.sampled_from(mentions), max_size=6)):
-            change = data.draw(st.sampled_from(["label", "brands", "time", "duplicate"]))
+            change = data.draw(st.sampled_from(["label", "brands", "time", "duplicate", "topics"]))
             if change == "label":
                 label = data.draw(st.sampled_from(LABELS))
                 mention = mention.model_copy(update={"sentiment": Sentiment(label=label, score=0.5) if label else None})
             elif change == "brands":
                 mention = mention.model_copy(update={"brands": data.draw(st.lists(st.sampled_from(BRANDS),
+                                                                                  max_size=2, unique=True))})
+            elif change == "topics":
+                mention = mention.model_copy(update={"topics": data.draw(st.lists(st.sampled_from(TOPICS),
                                                                                   max_size=2, unique=True))})
             elif change == "time":
                 mention = mention.model_copy(update={"published_at": START + timedelta(seconds=data.draw(seconds))})
@@ -137,12 +155,12 @@ def corpus() -> list[Mention]:
     for i in range(400):
         r = {"at": (i * 7919) % SPAN, "source": SOURCES[i % 3], "lang": LANGS[i % 3], "label": LABELS[i % 4],
              "brands": [BRANDS[i % 3]] + ([BRANDS[(i + 1) % 3]] if i % 5 == 0 else []),
-             "author": AUTHORS[i % 4], "duplicate": i % 17 == 0}
+             "author": AUTHORS[i % 4], "duplicate": i % 17 == 0, "topics": TOPICS[:i % 3]}
         out.append(make(i, r))
     return out
 
 
-SUMMARISED = [Filters(), Filters(brands=("acme",)), Filters(sentiments=("negative", "unscored")),
+SUMMARISED = [Filters(), Filters(brands=("acme",)), Filters(topics=("price",)), Filters(sentiments=("negative", "unscored")),
               Filters(brands=("acme",), sentiments=("negative",)), Filters(langs=("fa",), include_duplicates=True),
               Filters(since=START + timedelta(days=2), until=START + timedelta(days=5))]
 
@@ -155,7 +173,7 @@ def test_what_a_page_draws_comes_from_the_summaries(filters, monkeypatch):
     store.upsert(corpus())
     expected = {}
     store.use_rollups = False
-    for field in ("sentiment", "brand", "source", "author"):
+    for field in ("sentiment", "brand", "source", "author", "topic"):
         expected[field] = store.terms(filters, field)
     expected["series"] = store.timeseries(filters, "1d", "Europe/Berlin", "sentiment")
     expected["count"] = store.count(filters)
@@ -166,7 +184,7 @@ def test_what_a_page_draws_comes_from_the_summaries(filters, monkeypatch):
 
         for name in ("_raw_series", "_raw_terms", "_count"):
             monkeypatch.setattr(store, name, refuse)
-    for field in ("sentiment", "brand", "source", "author"):
+    for field in ("sentiment", "brand", "source", "author", "topic"):
         if not (rollups.authors_answerable(filters) if field == "author" else rollups.counts_cube(filters, field)
                 is not None):
             continue  # three dimensions, a brand split under a brand filter, authors by brand: the raw path's
@@ -214,10 +232,17 @@ def test_an_existing_store_gets_its_summaries_when_opened(tmp_path):
 
 
 def test_each_mention_counts_once_in_every_cube():
-    fact = rollups.Fact(0, 0, "reddit", "en", "negative", "a1", frozenset({"acme", "globex"}))
+    fact = rollups.Fact(0, 0, "reddit", "en", "negative", "a1", frozenset({"acme", "globex"}),
+                        frozenset({"price", "app", "support"}))
     keys = rollups.cube_keys(fact, 19000)
-    assert sorted(key[0] for key in keys) == sorted(list(rollups.CUBES) + [c for c in rollups.CUBES if c & 1])
+    assert len(keys) == len(set(keys))
+    per_cube = {cube: sum(1 for key in keys if key[0] == cube) for cube in rollups.CUBES}
+    assert sum(per_cube.values()) == len(keys)  # no key outside CUBES
+    for cube, count in per_cube.items():  # once per combination of its many-valued dimensions' values
+        assert count == (2 if cube & 1 else 1) * (3 if cube & 16 else 1), cube
     for cube, *values, dup, day in keys:  # a cube keeps its dimensions' values and no others
         for i, (dim, value) in enumerate(zip(rollups.DIMS, values)):
-            assert value == (None if not cube >> i & 1 else {"source": "reddit", "lang": "en",
-                                                               "sentiment": "negative"}.get(dim, value))
+            if not cube >> i & 1:
+                assert value is None
+            elif dim in ("source", "lang", "sentiment"):
+                assert value == {"source": "reddit", "lang": "en", "sentiment": "negative"}[dim]

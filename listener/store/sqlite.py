@@ -37,10 +37,11 @@ what costs at scale: about a microsecond per selected row, unless the driver alo
 Statistics
 ----------
 Counts, breakdowns (terms) and time series read the summary tables of listener.store.sqlite_rollups
-(quarter-hour counts by up to two of brand, source, lang and sentiment; per-day author counts), kept exact
+(quarter-hour counts by up to two of brand, source, lang and sentiment, and by topic alone, with brand or
+with sentiment; per-day author counts), kept exact
 in the same transactions as the mentions, whenever the filters and the split are among what they keep;
 the whole-year daily series is then about 1,500 summary rows instead of a million mentions. Anything else
-(a query, a topic, three dimensions at once) counts the mentions, as do the ragged edges of a date range.
+(a query, a rating, three dimensions at once) counts the mentions, as do the ragged edges of a date range.
 
 Concurrency
 -----------
@@ -347,7 +348,7 @@ class SqliteStore(Store):
                             if m.fingerprint and m.duplicate_of is None
                             for band in _fingerprint_bands(m.fingerprint)])
             rollups.apply(db, [rollups.Fact(row[0] >> SLOT_BITS, row[0] & 1, row[2], row[3], label, row[6],
-                                            frozenset(m.brands))
+                                            frozenset(m.brands), frozenset(m.topics))
                                for row, m, label in zip(rows, by_id.values(), labels)], +1)
             self._writes += 1
         result.ids = list(by_id)

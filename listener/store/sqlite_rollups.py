@@ -9,13 +9,14 @@ Why this shape
   or 15 minutes in ANY zone: a bucket of the query's zone is a set of whole quarter hours. A day's 96
   quarter hours sit in one row (a BLOB of 96 int32), so a year is 365 rows per value, not 35,040.
 - `rollup_counts`: one row per (cube, values, duplicate or not, UTC day). A cube is a set of at most two
-  of the dimensions brand, source, lang, sentiment (11 cubes); a row holds the counts of the mentions with
-  those values, the other dimensions summed over. Two dimensions keep the table small (a cube of all four
-  would have about as many rows as there are mentions) and answer what a page asks: one filter and a split
-  (a brand's sentiment per day), or a breakdown under one filter. Narrower selections (two filters and a
-  split, a query, a topic) select few enough mentions that the raw path is fast anyway.
-  A mention with two brands counts once in each brand's row, as the raw split does, so a brand cube only
-  answers "one brand" or "split by brand", never "either of two brands" (that would count it twice).
+  of the dimensions brand, source, lang, sentiment, or topic alone, with brand or with sentiment (14
+  cubes); a row holds the counts of the mentions with those values, the other dimensions summed over. Two
+  dimensions keep the table small (a cube of all five would have about as many rows as there are
+  mentions) and answer what a page asks: one filter and a split (a brand's sentiment per day), or a
+  breakdown under one filter. Narrower selections (two filters and a split, a query) select few enough
+  mentions that the raw path is fast anyway.
+  A mention with two brands (topics) counts once in each brand's row, as the raw split does, so a brand
+  cube only answers "one brand" or "split by brand", never "either of two brands" (counted twice).
 - `rollup_authors`: per (UTC day, source, sentiment, duplicate or not), the (author number, count) pairs of
   that day, with `rollup_author_ids` numbering the author ids. Top authors over a year add up those pairs
   (numpy) instead of grouping a million rows. A forgotten author's pairs and number are deleted: no count
@@ -47,22 +48,25 @@ SLOT_SECONDS = 900  # a quarter hour
 SLOTS_PER_DAY = 86400 // SLOT_SECONDS
 DAY_SECONDS = 86400
 #: the dimensions counts are kept by (columns of rollup_counts, and the Filters fields that select them)
-DIMS = ("brand", "source", "lang", "sentiment")
-_FILTER_OF = {"brand": "brands", "source": "sources", "lang": "langs", "sentiment": "sentiments"}
-#: cube id (bit i set: DIMS[i] is kept) for every set of at most two dimensions
-CUBES: tuple[int, ...] = tuple(sum(1 << DIMS.index(d) for d in dims)
-                               for size in (0, 1, 2) for dims in combinations(DIMS, size))
+DIMS = ("brand", "source", "lang", "sentiment", "topic")
+_FILTER_OF = {"brand": "brands", "source": "sources", "lang": "langs", "sentiment": "sentiments", "topic": "topics"}
+#: cube id (bit i set: DIMS[i] is kept): every set of at most two of the first four dimensions, and topic
+#: alone, by brand and by sentiment (the topic breakdown of a page, of a brand's page, topics' tone)
+CUBES: tuple[int, ...] = tuple(sorted(
+    {sum(1 << DIMS.index(d) for d in dims) for size in (0, 1, 2) for dims in combinations(DIMS[:4], size)}
+    | {sum(1 << DIMS.index(d) for d in dims) for dims in (("topic",), ("brand", "topic"), ("sentiment", "topic"))}))
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rollup_counts (
     cube INTEGER NOT NULL,              -- bit i set: DIMS[i] is kept (the other dimension columns are NULL)
-    brand TEXT, source TEXT, lang TEXT, sentiment TEXT,  -- NULL lang or sentiment: none (unscored)
+    brand TEXT, source TEXT, lang TEXT, sentiment TEXT, topic TEXT,  -- NULL lang or sentiment: none
     dup INTEGER NOT NULL,               -- 1: near-duplicates
     day INTEGER NOT NULL,               -- UTC day (epoch days)
     slots BLOB NOT NULL                 -- 96 little-endian int32 counts, one per UTC quarter hour
 );
 -- reads: one cube, its values, a range of days (writes: the rows of the days a batch touches)
-CREATE INDEX IF NOT EXISTS rollup_counts_values ON rollup_counts(cube, brand, source, lang, sentiment, dup, day);
+CREATE INDEX IF NOT EXISTS rollup_counts_values
+    ON rollup_counts(cube, brand, source, lang, sentiment, topic, dup, day);
 CREATE INDEX IF NOT EXISTS rollup_counts_day ON rollup_counts(day);
 CREATE TABLE IF NOT EXISTS rollup_authors (
     day INTEGER NOT NULL, source TEXT NOT NULL, sentiment TEXT, dup INTEGER NOT NULL,
@@ -87,6 +91,7 @@ class Fact(NamedTuple):
     sentiment: str | None
     author_id: str | None
     brands: frozenset[str]
+    topics: frozenset[str]
 
 
 def facts_of(db, rowids: Iterable[int]) -> list[Fact]:
@@ -98,15 +103,19 @@ def facts_of(db, rowids: Iterable[int]) -> list[Fact]:
     for start in range(0, len(rowids), 10_000):
         chunk = json.dumps(rowids[start:start + 10_000])
         out += [_fact(row, SLOT_BITS) for row in db.execute(
-            "SELECT m.rowid, m.source, m.lang, m.sentiment, m.author_id, "
-            "(SELECT json_group_array(b.brand) FROM mention_brands b WHERE b.rowid = m.rowid) "
-            "FROM mentions m WHERE m.rowid IN (SELECT value FROM json_each(?))", (chunk,))]
+            f"SELECT {_FACT_COLUMNS} FROM mentions m WHERE m.rowid IN (SELECT value FROM json_each(?))", (chunk,))]
     return out
 
 
+_FACT_COLUMNS = ("m.rowid, m.source, m.lang, m.sentiment, m.author_id, "
+                 "(SELECT json_group_array(b.brand) FROM mention_brands b WHERE b.rowid = m.rowid), "
+                 "(SELECT json_group_array(t.topic) FROM mention_topics t WHERE t.rowid = m.rowid)")
+
+
 def _fact(row, slot_bits: int) -> Fact:
-    rowid, source, lang, sentiment, author_id, brands = row
-    return Fact(rowid >> slot_bits, rowid & 1, source, lang, sentiment, author_id, frozenset(json.loads(brands)))
+    rowid, source, lang, sentiment, author_id, brands, topics = row
+    return Fact(rowid >> slot_bits, rowid & 1, source, lang, sentiment, author_id, frozenset(json.loads(brands)),
+                frozenset(json.loads(topics)))
 
 
 def build(db) -> None:
@@ -118,9 +127,7 @@ def build(db) -> None:
     last = None
     while True:
         rows = db.execute(
-            "SELECT m.rowid, m.source, m.lang, m.sentiment, m.author_id, "
-            "(SELECT json_group_array(b.brand) FROM mention_brands b WHERE b.rowid = m.rowid) "
-            "FROM mentions m WHERE m.rowid > ? ORDER BY m.rowid LIMIT 50000",
+            f"SELECT {_FACT_COLUMNS} FROM mentions m WHERE m.rowid > ? ORDER BY m.rowid LIMIT 50000",
             (-(1 << 63) if last is None else last,)).fetchall()
         if not rows:
             return
@@ -132,16 +139,20 @@ def build(db) -> None:
 
 
 def cube_keys(fact: Fact, day: int) -> list[tuple]:
-    """The rollup_counts keys (cube, brand, source, lang, sentiment, dup, day) one mention counts in: one
-    per cube, and the brand cubes once per brand. Spelled out, not looped over CUBES: this runs 11+ times
-    per mention written (tests/test_store_rollups.py checks it against CUBES)."""
+    """The rollup_counts keys (cube, brand, source, lang, sentiment, topic, dup, day) one mention counts in:
+    one per cube, the brand and topic cubes once per brand, topic, or (brand, topic). Spelled out, not looped
+    over CUBES: this runs a dozen times per mention written (tests/test_store_rollups.py checks it)."""
     s, l, e, d = fact.source, fact.lang, fact.sentiment, fact.dup
-    keys = [(0, None, None, None, None, d, day), (2, None, s, None, None, d, day), (4, None, None, l, None, d, day),
-            (8, None, None, None, e, d, day), (6, None, s, l, None, d, day), (10, None, s, None, e, d, day),
-            (12, None, None, l, e, d, day)]
+    keys = [(0, None, None, None, None, None, d, day), (2, None, s, None, None, None, d, day),
+            (4, None, None, l, None, None, d, day), (8, None, None, None, e, None, d, day),
+            (6, None, s, l, None, None, d, day), (10, None, s, None, e, None, d, day),
+            (12, None, None, l, e, None, d, day)]
     for b in fact.brands:
-        keys += [(1, b, None, None, None, d, day), (3, b, s, None, None, d, day), (5, b, None, l, None, d, day),
-                 (9, b, None, None, e, d, day)]
+        keys += [(1, b, None, None, None, None, d, day), (3, b, s, None, None, None, d, day),
+                 (5, b, None, l, None, None, d, day), (9, b, None, None, e, None, d, day)]
+        keys += [(17, b, None, None, None, t, d, day) for t in fact.topics]
+    for t in fact.topics:
+        keys += [(16, None, None, None, None, t, d, day), (24, None, None, None, e, t, d, day)]
     return keys
 
 
@@ -187,7 +198,7 @@ def _write_counts(db, by_key: dict[tuple, dict[int, int]]) -> None:
     existing = {}
     for start in range(0, len(days), 500):
         for rowid, *key, slots in db.execute(
-                "SELECT rowid, cube, brand, source, lang, sentiment, dup, day, slots FROM rollup_counts "
+                "SELECT rowid, cube, brand, source, lang, sentiment, topic, dup, day, slots FROM rollup_counts "
                 "WHERE day IN (SELECT value FROM json_each(?))", (json.dumps(days[start:start + 500]),)):
             existing[tuple(key)] = (rowid, slots)
     inserts, updates, deletes = [], [], []
@@ -206,8 +217,8 @@ def _write_counts(db, by_key: dict[tuple, dict[int, int]]) -> None:
             updates.append((_blob(slots), rowid))
     db.executemany("DELETE FROM rollup_counts WHERE rowid = ?", deletes)
     db.executemany("UPDATE rollup_counts SET slots = ? WHERE rowid = ?", updates)
-    db.executemany("INSERT INTO rollup_counts (cube, brand, source, lang, sentiment, dup, day, slots) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+    db.executemany("INSERT INTO rollup_counts (cube, brand, source, lang, sentiment, topic, dup, day, slots) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
 
 
 def _write_authors(db, by_key: dict[tuple, dict[str, int]]) -> None:
@@ -269,18 +280,19 @@ def forget_author_number(db, author_id: str) -> None:
 
 def counts_cube(filters: Filters, field: str | None) -> int | None:
     """The cube that answers counts of `filters` split by `field` (None: not split) exactly, or None."""
-    if (filters.query and filters.query.strip()) or filters.topics or filters.authors \
+    if (filters.query and filters.query.strip()) or filters.authors \
             or filters.rating_min is not None or filters.rating_max is not None:
         return None
     if field is not None and field not in DIMS:
         return None
-    if len(filters.brands) > 1 or (filters.brands and field == "brand"):
-        return None  # "either brand" would count a two-brand mention twice; a brand split under a brand
-        # filter also counts the other brands of the selected mentions
+    for dim in ("brand", "topic"):  # the many-valued ones
+        values = getattr(filters, _FILTER_OF[dim])
+        if len(values) > 1 or (values and field == dim):
+            return None  # "either brand" would count a two-brand mention twice; a brand split under a brand
+            # filter also counts the other brands of the selected mentions
     dims = {d for d in DIMS if getattr(filters, _FILTER_OF[d])} | ({field} if field else set())
-    if len(dims) > 2:
-        return None
-    return sum(1 << DIMS.index(d) for d in dims)
+    cube = sum(1 << DIMS.index(d) for d in dims)
+    return cube if cube in CUBES else None
 
 
 def authors_answerable(filters: Filters) -> bool:
