@@ -34,6 +34,8 @@ Choices, and why:
 - Lifecycle: the name in the URL is an alias over `<name>-v<SCHEMA_VERSION>`; the mapping's _meta holds the
   schema version, checked at open (SchemaMismatch), and `listener es migrate` (listener.store.elastic_migrate)
   copies into a new index and switches the alias. Retention: docs/elasticsearch.md.
+- Reads have the SQLite store's time limit (`query_timeout`, 20 s): a search carries it as its `timeout`,
+  the request waits a little longer, and a timed-out or stalled read is QueryTooSlow (see `_read`).
 - Connections, credentials, TLS and the REST compatibility header: listener.store.elastic_connect.
 """
 
