@@ -242,8 +242,14 @@ def run_queries(store: SqliteStore, gen: Generator, repeat: int, warm: bool = Fa
                                                    agg_repeat))
     report("timeseries 1d split sentiment, 30 days", timed(lambda i: store.timeseries(
         Filters(since=last_month), "1d", "UTC", split="sentiment"), agg_repeat))
+    report("timeseries 1d split sentiment, year, brand", timed(lambda i: store.timeseries(
+        Filters(brands=(BRANDS[i % 4],)), "1d", "Asia/Tehran", split="sentiment"), agg_repeat))
+    report("count, whole year, brand + negative", timed(lambda i: store.count(
+        Filters(brands=(BRANDS[i % 4],), sentiments=("negative",))), agg_repeat))
     for field in ("source", "brand", "topic", "author"):
         report(f"terms {field}, whole year", timed(lambda i, f=field: store.terms(Filters(), f), agg_repeat))
+    report("terms author, last 30 days, negative", timed(lambda i: store.terms(
+        Filters(sentiments=("negative",), since=last_month), "author"), agg_repeat))
     report("terms topic, medium term", timed(lambda i: store.terms(Filters(query=medium[i % 40]), "topic"),
                                              agg_repeat))
     report("find_fingerprints (16 bands)", timed(lambda i: store.find_fingerprints(

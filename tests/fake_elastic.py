@@ -523,6 +523,17 @@ def bulk_failure(doc_id: str, index: str, kind: str, reason: str, status: int = 
     return {op: {"_index": index, "_id": doc_id, "status": status, "error": {"type": kind, "reason": reason}}}
 
 
+def stalled(release: threading.Event, answer: Response | None = None, most: float = 30.0) -> Handler:
+    """A handler that answers only when `release` is set (or after `most` seconds): a node that has stopped
+    answering, for the client's own request time-out. Tests set `release` at the end, so no thread lingers."""
+
+    def handle(r: Request) -> Response:
+        release.wait(most)
+        return answer or error(503, "fake_released", "released by the test")
+
+    return handle
+
+
 def bulk_answer(items_for: Callable[[str, str], dict]) -> Handler:
     """A _bulk handler answering each action with items_for(id, index) (errors: true when any failed)."""
 

@@ -13,11 +13,11 @@ import ssl
 import pytest
 
 from fake_elastic import (
-    FakeElasticsearch, Response, bulk_answer, bulk_failure, bulk_item, bulk_rejection, error,
+    FakeElasticsearch, Response, bulk_answer, bulk_failure, bulk_item, bulk_rejection, error, stalled,
 )
 from listener.store import elastic as es
 from listener.store.base import (
-    CursorError, ErasureIncomplete, Filters, QueryRejected, SchemaMismatch, SeriesTooLong, StoreConfigError,
+    CursorError, ErasureIncomplete, Filters, QueryRejected, QueryTooSlow, SchemaMismatch, SeriesTooLong, StoreConfigError,
     StoreUnavailable, WriteFailed,
 )
 from listener.store.elastic_connect import client_options, env_options
@@ -521,7 +521,7 @@ def test_results_from_only_some_shards_are_refused(server):
         store.count(Filters())
     timed_out = {**partial, "timed_out": True, "_shards": {"total": 1, "failed": 0}}
     server.script("POST", "/_search$", Response(200, timed_out))
-    with pytest.raises(StoreUnavailable, match="time-out"):
+    with pytest.raises(QueryTooSlow, match="time-out"):
         store.terms(Filters(), "source")
 
 
@@ -540,3 +540,75 @@ def test_a_batch_with_documents_still_rejected_is_not_counted_by_the_pipeline(se
                       PipelineContext(store=store, keep_unmatched=True))
     assert len(caught.value.failures) == 2 and caught.value.written == 0
     assert isinstance(caught.value, RuntimeError)  # what the workers' retry policy retries
+
+
+# ---------------------------------------------------------------- the time limit on reads
+
+
+def _timed_out(request):
+    """What Elasticsearch answers when the search's `timeout` passed: 200, the hits found so far, timed_out."""
+    return Response(200, {"took": 20001, "timed_out": True, "_shards": {"total": 1, "successful": 1, "failed": 0},
+                          "hits": {"total": {"value": 3, "relation": "eq"}, "hits": []},
+                          "aggregations": {"values": {"buckets": [{"key": "reddit", "doc_count": 3}]},
+                                           "first": {"value": 0}, "last": {"value": 86400000},
+                                           "series": {"buckets": [{"key": 0, "doc_count": 3}]}}})
+
+
+def test_every_search_carries_the_time_limit(server):
+    """Each shard stops at the store's query_timeout: the search body says so (Elasticsearch has no limit
+    by default, so without it a runaway query holds the cluster's search threads)."""
+    store = open_store(server)
+    store.query_timeout = 1.5
+    found = {"took": 1, "timed_out": False, "_shards": {"total": 1, "successful": 1, "failed": 0},
+             "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []},
+             "aggregations": {"values": {"buckets": []}}}
+    server.script("POST", "/_search$", Response(200, found), Response(200, found))
+    store.search(Filters(query="refund"))
+    store.terms(Filters(), "source")
+    bodies = [r.body for r in server.calls("POST", "/_search$")]
+    assert [body.get("timeout") for body in bodies] == ["1500ms", "1500ms"]
+    store.query_timeout = None
+    server.script("POST", "/_search$", Response(200, found))
+    store.terms(Filters(), "source")
+    assert "timeout" not in server.calls("POST", "/_search$")[-1].body
+
+
+@pytest.mark.parametrize("read", [
+    lambda store: store.search(Filters(query="refund")),
+    lambda store: store.terms(Filters(), "source"),
+    lambda store: store.timeseries(Filters(), "1d"),
+    lambda store: list(store.iter_mentions(Filters())),
+], ids=["search", "terms", "timeseries", "export"])
+def test_a_search_stopped_at_its_time_out_is_refused_with_one_line(server, read):
+    """timed_out: true comes with a 200 and whatever was found so far; the store refuses it with the same
+    kind of error (and message) as the SQLite store's time limit, never a partial answer."""
+    store = open_store(server)
+    server.script("POST", "/_search$", *[_timed_out] * 3)
+    server.script("POST", "/_pit$", Response(200, {"id": "pit-1"}))
+    with pytest.raises(QueryTooSlow) as caught:
+        read(store)
+    message = str(caught.value)
+    assert "stopped" in message and "time-out" in message and "narrow it" in message and "\n" not in message
+
+
+def test_a_server_that_stalls_is_given_up_on_at_the_time_limit(server, monkeypatch):
+    """A node that never answers: the request's own time-out (query_timeout plus a little) stops the wait,
+    and the error is the time limit's, not a generic connection failure."""
+    import threading
+    import time
+
+    monkeypatch.setattr(es, "_TIMEOUT_GRACE", 0.2)
+    store = open_store(server)
+    store.query_timeout = 0.3
+    release = threading.Event()
+    try:
+        server.script("POST", "/_search$", stalled(release))
+        server.script("POST", "/_count$", stalled(release))
+        started = time.monotonic()
+        with pytest.raises(QueryTooSlow, match="longer than 0.3 s and was stopped"):
+            store.search(Filters())
+        with pytest.raises(QueryTooSlow, match="stopped"):
+            store.count(Filters())
+        assert time.monotonic() - started < 10  # not the 30 s the stalled handler would wait
+    finally:
+        release.set()

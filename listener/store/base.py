@@ -20,10 +20,6 @@ class SeriesTooLong(ValueError):
     """A time series would have more buckets than anyone can read: the range or the interval must change."""
 
 
-class QueryTooSlow(ValueError):
-    """A read (search, count, statistics) ran past the store's time limit and was stopped."""
-
-
 class CursorError(ValueError):
     """A search cursor that this store did not make for this kind of search."""
 
@@ -167,6 +163,18 @@ class StoreConfigError(StoreError, ValueError):
 
 class SchemaMismatch(StoreError):
     """The stored index was made by another version of listener; the message names the migration."""
+
+
+class QueryTooSlow(StoreError, ValueError):
+    """A read (search, count, statistics) ran past the store's time limit and was stopped; on every back end
+    the same kind of one-line message (too_slow_message), and never a partial answer."""
+
+
+def too_slow_message(seconds: float | None, cause: str | None = None) -> str:
+    if cause is None:
+        cause = (f"the search ran longer than {seconds:g} s and was stopped" if seconds is not None
+                 else "the search was stopped at the store's time limit")
+    return f"{cause}; narrow it (a date range, fewer or longer prefixes, fewer NEARs)"
 
 
 class QueryRejected(StoreError, ValueError):

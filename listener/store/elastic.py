@@ -34,6 +34,8 @@ Choices, and why:
 - Lifecycle: the name in the URL is an alias over `<name>-v<SCHEMA_VERSION>`; the mapping's _meta holds the
   schema version, checked at open (SchemaMismatch), and `listener es migrate` (listener.store.elastic_migrate)
   copies into a new index and switches the alias. Retention: docs/elasticsearch.md.
+- Reads have the SQLite store's time limit (`query_timeout`, 20 s): a search carries it as its `timeout`,
+  the request waits a little longer, and a timed-out or stalled read is QueryTooSlow (see `_read`).
 - Connections, credentials, TLS and the REST compatibility header: listener.store.elastic_connect.
 """
 
@@ -51,8 +53,8 @@ from zoneinfo import ZoneInfo
 from listener.model import Mention
 from listener.store import register
 from listener.store.base import (
-    INTERVALS, TERM_FIELDS, ErasureIncomplete, Filters, Hit, InvalidCursor, Page, SchemaMismatch,
-    Store, StoreUnavailable, TooManyBuckets, UpsertResult, WriteFailed,
+    INTERVALS, TERM_FIELDS, ErasureIncomplete, Filters, Hit, InvalidCursor, Page, QueryTooSlow, SchemaMismatch,
+    Store, StoreUnavailable, TooManyBuckets, UpsertResult, WriteFailed, too_slow_message,
 )
 from listener.store.elastic_connect import (  # noqa: F401  (parse_url, DEFAULT_* are part of this module's API)
     DEFAULT_INDEX, DEFAULT_PORT, client_options, connect, parse_url, translate_errors,
@@ -77,6 +79,8 @@ MAX_TOKEN_LENGTH = 8191
 INDEX_PREFIXES = {"min_chars": 1, "max_chars": 10}
 #: how long a relevance-sorted reader may pause between pages (a point in time is kept open that long)
 PIT_KEEP_ALIVE = "5m"
+#: seconds a read's request waits beyond query_timeout: the server's own timed_out answer should come first
+_TIMEOUT_GRACE = 5.0
 
 ANALYZER = "listener_tokens"
 SETTINGS: dict = {
@@ -330,6 +334,9 @@ class ElasticStore(Store):
     delete-by-query that many times, polling the task every task_poll seconds (growing to 5 s)."""
 
     scheme = "elasticsearch"
+    #: seconds a search, count or aggregation may run before it is stopped (QueryTooSlow), as in the SQLite
+    #: store; None: no limit of listener's own (the cluster's search.default_search_timeout still applies).
+    query_timeout: float | None = 20.0
 
     def __init__(self, index: str = DEFAULT_INDEX, *, client=None, create: bool = True, check_schema: bool = True,
                  bulk_retries: int = 5, initial_backoff: float = 1.0, erase_attempts: int = 5,
@@ -357,10 +364,27 @@ class ElasticStore(Store):
     def _errors(self):
         return translate_errors(self.where)
 
-    def _read(self, call, **kwargs) -> dict:
+    def _read(self, api: str, **kwargs) -> dict:
         """A search or count that is complete, or an error: a response from only some shards (a shard down or
-        failing) or cut by a search time-out has counts that look right and are not, so it is refused."""
-        response = call(**kwargs)
+        failing) or cut by a search time-out has counts that look right and are not, so it is refused.
+
+        Time limit (`query_timeout`): a search carries it as its `timeout`, so each shard stops at it and the
+        answer says timed_out (refused below: a partial count is a wrong count); the _count API takes no
+        timeout, so there the request's own time-out stops it. The request waits `_TIMEOUT_GRACE` longer than
+        the search, so the server's answer normally comes first; a node that stalls is given up on anyway,
+        and closing the connection cancels the search in the cluster (Elasticsearch cancels a search whose
+        HTTP client went away)."""
+        from elastic_transport import ConnectionTimeout
+
+        client = self.client
+        if self.query_timeout is not None:
+            if api == "search":
+                kwargs.setdefault("timeout", f"{max(1, round(self.query_timeout * 1000))}ms")
+            client = client.options(request_timeout=self.query_timeout + _TIMEOUT_GRACE)
+        try:
+            response = getattr(client, api)(**kwargs)
+        except ConnectionTimeout:
+            raise QueryTooSlow(too_slow_message(self.query_timeout)) from None
         shards = response.get("_shards") or {}
         if shards.get("failed"):
             reasons = "; ".join(sorted({f"{(f.get('reason') or {}).get('type', 'error')}: "
@@ -369,8 +393,10 @@ class ElasticStore(Store):
             raise StoreUnavailable(f"{shards['failed']} of {shards.get('total', '?')} shards of {self.index!r} "
                                    f"failed ({reasons or 'no reason given'}); results would be incomplete")
         if response.get("timed_out"):
-            raise StoreUnavailable(f"Elasticsearch stopped the search of {self.index!r} at its time-out "
-                                   f"(search.default_search_timeout); results would be incomplete: narrow the query")
+            # ours, or the cluster's search.default_search_timeout when that is shorter
+            raise QueryTooSlow(too_slow_message(
+                self.query_timeout, "Elasticsearch stopped the search at its time-out (its partial results are "
+                                    "refused: their counts would look right and be wrong)"))
         return response
 
     # ------------------------------------------------------------ the index
@@ -469,7 +495,7 @@ class ElasticStore(Store):
             problems = _erasure_problems(outcome)
             with self._errors():
                 self.client.indices.refresh(index=self.index)
-                remaining = int(self._read(self.client.count, index=self.index, query=query)["count"])
+                remaining = int(self._read("count", index=self.index, query=query)["count"])
             if remaining == 0:
                 return removed
         detail = "; ".join(problems[:3]) or "documents remained after the deletion"
@@ -523,7 +549,7 @@ class ElasticStore(Store):
 
     def count(self, filters: Filters) -> int:
         with self._errors():
-            return int(self._read(self.client.count, index=self.index, query=build_query(filters))["count"])
+            return int(self._read("count", index=self.index, query=build_query(filters))["count"])
 
     def search(self, filters: Filters, sort: Literal["date", "relevance"] = "date", limit: int = 20,
                cursor: str | None = None) -> Page:
@@ -575,7 +601,7 @@ class ElasticStore(Store):
         target = {} if "pit" in body else {"index": self.index}
         with self._errors():
             try:
-                return self._read(self.client.search, **target, **body)
+                return self._read("search", **target, **body)
             except NotFoundError:
                 if from_cursor and "pit" in body:  # search_context_missing_exception: the point in time expired
                     raise InvalidCursor(f"this cursor has expired (its search is more than {PIT_KEEP_ALIVE} old); "
@@ -616,7 +642,7 @@ class ElasticStore(Store):
                 else:
                     extra["index"] = self.index
                 with self._errors():
-                    response = self._read(self.client.search, query=query, sort=sort, size=batch_size,
+                    response = self._read("search", query=query, sort=sort, size=batch_size,
                                           source_includes=["doc"], track_total_hits=False, **extra)
                 pit = response.get("pit_id", pit)
                 raw = response["hits"]["hits"]
@@ -637,7 +663,7 @@ class ElasticStore(Store):
             raise TooManyBuckets(f"size {size} is more than the cluster's search.max_buckets ({self.max_buckets()})")
         agg = {"terms": {"field": _term_field(field), "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
         with self._errors():
-            response = self._read(self.client.search, index=self.index, query=build_query(filters), size=0,
+            response = self._read("search", index=self.index, query=build_query(filters), size=0,
                                   aggs={"values": agg}, track_total_hits=False)
         return [(str(b["key"]), int(b["doc_count"])) for b in response["aggregations"]["values"]["buckets"]]
 
@@ -672,7 +698,7 @@ class ElasticStore(Store):
         extra = [{"exists": {"field": _term_field(split)}}] if split else []
         query = build_query(filters, extra=extra)
         with self._errors():
-            span = self._read(self.client.search, index=self.index, query=query, size=0, track_total_hits=False,
+            span = self._read("search", index=self.index, query=query, size=0, track_total_hits=False,
                               aggs={"first": {"min": {"field": "published_at"}},
                                     "last": {"max": {"field": "published_at"}}})["aggregations"]
         if span["first"]["value"] is None:
@@ -684,7 +710,7 @@ class ElasticStore(Store):
             raise TooManyBuckets(f"about {int(expected)} time buckets is more than {limit} (the cluster's "
                                 f"search.max_buckets or listener's limit); choose a larger interval or a shorter range")
         with self._errors():
-            response = self._read(self.client.search, index=self.index, query=query, size=0,
+            response = self._read("search", index=self.index, query=query, size=0,
                                   track_total_hits=False, aggs={"series": histogram})
         buckets = response["aggregations"]["series"]["buckets"]
         if split is None:
@@ -696,7 +722,7 @@ class ElasticStore(Store):
         after = None
         while True:
             with self._errors():
-                response = self._read(self.client.search, index=self.index, query=query, size=0,
+                response = self._read("search", index=self.index, query=query, size=0,
                                       track_total_hits=False,
                                       aggs={"pairs": composite_aggregation(interval, tz, split, after)})
             page = response["aggregations"]["pairs"]

@@ -34,6 +34,15 @@ lists the other matches after them by date (see `_ranked_page`). `total` is exac
 and remembered until the next write by any connection, so paging on does not count again. Counting is
 what costs at scale: about a microsecond per selected row, unless the driver alone is the selection.
 
+Statistics
+----------
+Counts, breakdowns (terms) and time series read the summary tables of listener.store.sqlite_rollups
+(quarter-hour counts by up to two of brand, source, lang and sentiment, and by topic alone, with brand or
+with sentiment; per-day author counts), kept exact
+in the same transactions as the mentions, whenever the filters and the split are among what they keep;
+the whole-year daily series is then about 1,500 summary rows instead of a million mentions. Anything else
+(a query, a rating, three dimensions at once) counts the mentions, as do the ragged edges of a date range.
+
 Concurrency
 -----------
 A SqliteStore holds ONE connection, shared by every thread that uses the object and guarded by a lock
@@ -57,6 +66,7 @@ import sqlite3
 import threading
 import time
 from bisect import bisect_right
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -68,12 +78,14 @@ from listener.privacy import private_file
 from listener.store import register
 from listener.store.base import (
     INTERVALS, TERM_FIELDS, CursorError, Filters, Hit, Page, QueryTooSlow, SeriesTooLong, Store, UpsertResult,
+    too_slow_message,
 )
+from listener.store import sqlite_rollups as rollups
 from listener.text import normalise, tokens
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: mention_brands and mention_topics carry the sentiment (see _UPGRADES)
+SCHEMA_VERSION = 3  # 2: mention_brands and mention_topics carry the sentiment; 3: rollups (see _UPGRADES)
 #: low bits of the rowid: up to 2**(SLOT_BITS - 1) mentions may share one published second. Beyond that the
 #: allocator spills into the next second's slots, and for those mentions date order, date filters and time
 #: buckets (all read the time from the rowid) are off by the few seconds they spilled.
@@ -135,6 +147,8 @@ _UPGRADES: dict[int, list[str]] = {
     1: [f"ALTER TABLE {table} ADD COLUMN sentiment TEXT" for table in ("mention_brands", "mention_topics")]
        + [f"UPDATE {table} SET sentiment = (SELECT m.sentiment FROM mentions m WHERE m.rowid = {table}.rowid)"
           for table in ("mention_brands", "mention_topics")],
+    # the summary tables exist (SCHEMA creates them, empty); fill them from the stored mentions, once
+    2: [rollups.build],
 }
 # Indexes on columns an upgrade adds: created after the upgrades, so an old file has the columns by then.
 _LATE_INDEXES = """
@@ -218,6 +232,10 @@ class SqliteStore(Store):
     #: careless query (thousands of one-letter prefixes NEAR each other) must not hold a core and gigabytes
     #: for minutes; normal searches take milliseconds (bench/bench_store.py). None: no limit.
     query_timeout: float | None = 20.0
+    #: answer counts, breakdowns and time series from the summary tables (listener.store.sqlite_rollups)
+    #: when they can do so exactly; False counts the mentions themselves every time (the property test
+    #: compares both ways).
+    use_rollups: bool = True
 
     def __init__(self, path: str | Path = ":memory:", *, busy_timeout: float = 10.0):
         self.path = str(path)
@@ -241,7 +259,7 @@ class SqliteStore(Store):
             self._db.execute("PRAGMA cache_size=-65536")  # 64 MiB
             self._db.execute("PRAGMA mmap_size=268435456")
             with self._transaction():  # two processes creating the same new file do it one after the other
-                for statement in SCHEMA.split(";"):
+                for statement in (SCHEMA + rollups.SCHEMA).split(";"):
                     if statement.strip():
                         self._db.execute(statement)
                 self._db.execute("INSERT OR IGNORE INTO listener_meta VALUES ('schema_version', ?)",
@@ -251,7 +269,10 @@ class SqliteStore(Store):
                 while version in _UPGRADES:
                     log.warning("%s: upgrading the store from schema %d to %d", self.path, version, version + 1)
                     for statement in _UPGRADES[version]:
-                        self._db.execute(statement)
+                        if callable(statement):
+                            statement(self._db)
+                        else:
+                            self._db.execute(statement)
                     version += 1
                     self._db.execute("UPDATE listener_meta SET value = ? WHERE key = 'schema_version'",
                                      (str(version),))
@@ -307,6 +328,8 @@ class SqliteStore(Store):
                     moved.append((old[0],))
                     need_rowid.append((row, published, duplicate))
             if stale:
+                # what the old copies counted in the summary tables, read before their rows go
+                rollups.apply(db, rollups.facts_of(db, [rowid for rowid, in stale]), -1)
                 db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", stale)
                 for table in _SIDE_TABLES:
                     db.executemany(f"DELETE FROM {table} WHERE rowid = ?", stale)
@@ -329,6 +352,9 @@ class SqliteStore(Store):
                            [(_band_key(band), row[0]) for row, m in zip(rows, by_id.values())
                             if m.fingerprint and m.duplicate_of is None
                             for band in _fingerprint_bands(m.fingerprint)])
+            rollups.apply(db, [rollups.Fact(row[0] >> SLOT_BITS, row[0] & 1, row[2], row[3], label, row[6],
+                                            frozenset(m.brands), frozenset(m.topics))
+                               for row, m, label in zip(rows, by_id.values(), labels)], +1)
             self._writes += 1
         result.ids = list(by_id)
         return result
@@ -367,6 +393,8 @@ class SqliteStore(Store):
                 rowids = [(r[0],) for r in self._db.execute("SELECT rowid FROM mentions WHERE author_id = ?",
                                                              (author_id,))]
                 if rowids:
+                    rollups.apply(self._db, rollups.facts_of(self._db, [rowid for rowid, in rowids]), -1)
+                    rollups.forget_author_number(self._db, author_id)
                     self._db.executemany("DELETE FROM mentions_fts WHERE rowid = ?", rowids)
                     for table in _SIDE_TABLES + ("mention_docs", "mentions"):
                         self._db.executemany(f"DELETE FROM {table} WHERE rowid = ?", rowids)
@@ -419,8 +447,16 @@ class SqliteStore(Store):
                 (json.dumps([_band_key(band) for band in bands]),))]
 
     def count(self, filters: Filters) -> int:
+        selection = _select(filters)
         with self._reading():
-            return self._count(_select(filters), None)
+            cube = rollups.counts_cube(filters, None) if self.use_rollups else None
+            if cube is None:
+                return self._count(selection, None)
+            first, end, edges = _whole_units(selection, rollups.SLOT_SECONDS)
+            total = 0
+            if first is None or end is None or first < end:
+                total = int(rollups.slot_counts(self._db, cube, filters, None, first, end)[3].sum())
+            return total + sum(self._count(_select(edge), None) for edge in _edge_filters(filters, edges))
 
     def _count(self, sel: "_Selection", count_limit: int | None) -> int:
         """count(*) of the selection, remembered until the next write by any connection: paging on and
@@ -588,17 +624,74 @@ class SqliteStore(Store):
     def terms(self, filters: Filters, field: str, size: int = 10) -> list[tuple[str, int]]:
         """Most common values, ties by value. `author` counts by author_id (the value Filters.authors takes);
         `sentiment` includes "unscored"; mentions without a value (no lang, no domain) are not counted."""
-        value, join = _term_sql(field)
+        _term_sql(field)
         sel = _select(filters)
+        size = None if size < 0 else size  # as SQL's LIMIT -1: all of them
+        with self._reading():
+            if self.use_rollups and field == "author" and rollups.authors_answerable(filters):
+                return self._rollup_authors(filters, sel, size)
+            if self.use_rollups and rollups.counts_cube(filters, field) is not None:
+                return self._rollup_terms(filters, sel, field, size)
+            return self._raw_terms(sel, field, size)
+
+    def _raw_terms(self, sel: "_Selection", field: str, size: int | None) -> list[tuple[str, int]]:
+        """Counts of the field's values among the selected mentions, the `size` most common (None: all)."""
+        value, join = _term_sql(field)
         if join and sel.where in (_ORIGINALS, "1"):
             # brands or topics of everything: that table's own index, grouped in order, no mentions rows
             source, params = f"FROM {join.split()[1]} t WHERE 1{sel.rowid_conditions('t.rowid')}", []
         else:
             source, params = sel.from_where(join, columns=not join)
-        with self._reading():
-            return [(r[0], r[1]) for r in self._db.execute(
-                f"SELECT {value} AS v, count(*) AS n {source} AND v IS NOT NULL "
-                f"GROUP BY v ORDER BY n DESC, v LIMIT ?", [*params, size])]
+        limit = "" if size is None else f" LIMIT {int(size)}"
+        return [(r[0], r[1]) for r in self._db.execute(
+            f"SELECT {value} AS v, count(*) AS n {source} AND v IS NOT NULL "
+            f"GROUP BY v ORDER BY n DESC, v{limit}", params)]
+
+    def _rollup_terms(self, filters: Filters, sel: "_Selection", field: str,
+                      size: int | None) -> list[tuple[str, int]]:
+        """terms() from the quarter-hour counts, plus the raw counts of the range's ragged edges."""
+        import numpy as np
+
+        first, end, edges = _whole_units(sel, rollups.SLOT_SECONDS)
+        totals: dict[str, int] = {}
+        if first is None or end is None or first < end:
+            values, which, _, counts = rollups.slot_counts(self._db, rollups.counts_cube(filters, field), filters,
+                                                           field, first, end)
+            if values:
+                sums = np.bincount(which, weights=counts, minlength=len(values)).astype(np.int64).tolist()
+                totals = {v: n for v, n in zip(values, sums) if n}
+        for edge in _edge_filters(filters, edges):
+            for v, n in self._raw_terms(_select(edge), field, None):
+                totals[v] = totals.get(v, 0) + n
+        return sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:size]
+
+    def _rollup_authors(self, filters: Filters, sel: "_Selection", size: int | None) -> list[tuple[str, int]]:
+        """Top authors from the per-day author counts, plus the raw counts of the partial first and last
+        days; ties by author id, as the raw path."""
+        import numpy as np
+
+        first, end, edges = _whole_units(sel, rollups.DAY_SECONDS)
+        totals = np.zeros(0, np.int64)
+        if first is None or end is None or first < end:
+            totals = rollups.author_counts(self._db, filters, first, end)
+        edge_counts: dict[str, int] = {}
+        for edge in _edge_filters(filters, edges):
+            for v, n in self._raw_terms(_select(edge), "author", None):
+                edge_counts[v] = edge_counts.get(v, 0) + n
+        numbers = rollups.author_numbers(self._db, list(edge_counts))
+        if numbers:
+            totals = np.pad(totals, (0, max(0, max(numbers.values()) + 1 - len(totals))))
+            for author_id, number in numbers.items():
+                totals[number] += edge_counts[author_id]
+        candidates = np.nonzero(totals)[0]
+        if size is not None and len(candidates) > size:  # only authors that can make the cut
+            if size <= 0:
+                return []
+            cut = -np.partition(-totals[candidates], size - 1)[size - 1]  # the size-th largest count
+            candidates = candidates[totals[candidates] >= cut]
+        ids = rollups.author_ids(self._db, candidates.tolist())
+        return sorted(((ids[k], int(totals[k])) for k in candidates.tolist()),
+                      key=lambda item: (-item[1], item[0]))[:size]
 
     def timeseries(self, filters: Filters, interval: str = "1d", tz: str = "UTC",
                    split: str | None = None) -> list[tuple[datetime, dict[str, int]]]:
@@ -611,7 +704,7 @@ class SqliteStore(Store):
         except KeyError:
             raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}") from None
         zone = ZoneInfo(tz)
-        value, join = _term_sql(split) if split else ("'all'", "")
+        join = _term_sql(split)[1] if split else ""
         selection = _select(filters)
         source, params = selection.from_where(join, columns=bool(split) and not join)
         with self._reading():
@@ -637,24 +730,15 @@ class SqliteStore(Store):
                     raise SeriesTooLong(f"the selected mentions run from {first} to {last}: more "
                                         f"than {MAX_BUCKETS:,} buckets of {interval}; narrow it with --since/--until "
                                         "or choose a larger --interval")
-            segments = _offset_segments(tz, (oldest >> SLOT_BITS) // 86400, (newest >> SLOT_BITS) // 86400)
-            offset_sql = _offset_case(segments)
-            shift = 86400 * 1_000_000  # keeps the division's operand positive, so / floors; a multiple of step
-            rows = self._db.execute(
-                f"SELECT (t + o + {shift}) / {step} - {shift // step} AS k, o, v, count(*) FROM "
-                f"(SELECT (m.rowid >> {SLOT_BITS}) AS t, {offset_sql} AS o, {value} AS v {source}) "
-                f"WHERE v IS NOT NULL GROUP BY k, o, v", params).fetchall()
-        if not rows:
+            counts = self._rollup_series(filters, selection, step, tz, split) if self.use_rollups else None
+            if counts is None:
+                counts = self._raw_series(selection, split, step, tz, oldest, newest)
+        if not counts:
             return []
-        counts: dict[int, dict[str, int]] = {}
-        keys: dict[str, None] = {}
-        for k, offset, v, n in rows:
-            start = _resolve(k * step, offset, zone)
-            bucket = counts.setdefault(start, {})
-            bucket[v] = bucket.get(v, 0) + n
-            keys[v] = None
+        keys = {v for bucket in counts.values() for v in bucket}
         starts = sorted(counts)
         out = []
+        segments = _offset_segments(tz, starts[0] // 86400, starts[-1] // 86400)
         transitions = [t for t, _ in segments[1:]]
         current, last = starts[0], starts[-1]
         while True:
@@ -665,6 +749,76 @@ class SqliteStore(Store):
             if len(out) >= MAX_BUCKETS:
                 raise SeriesTooLong(f"more than {MAX_BUCKETS:,} buckets; choose a larger interval or a shorter range")
             current = _next_bucket(current, step, zone, transitions)
+
+    def _raw_series(self, sel: "_Selection", split: str | None, step: int, tz: str, oldest: int,
+                    newest: int) -> dict[int, dict[str, int]]:
+        """{bucket start: {value: count}} of the selected mentions (rowids oldest..newest), by reading them."""
+        value, join = _term_sql(split) if split else ("'all'", "")
+        source, params = sel.from_where(join, columns=bool(split) and not join)
+        segments = _offset_segments(tz, (oldest >> SLOT_BITS) // 86400, (newest >> SLOT_BITS) // 86400)
+        offset_sql = _offset_case(segments)
+        shift = 86400 * 1_000_000  # keeps the division's operand positive, so / floors; a multiple of step
+        rows = self._db.execute(
+            f"SELECT (t + o + {shift}) / {step} - {shift // step} AS k, o, v, count(*) FROM "
+            f"(SELECT (m.rowid >> {SLOT_BITS}) AS t, {offset_sql} AS o, {value} AS v {source}) "
+            f"WHERE v IS NOT NULL GROUP BY k, o, v", params).fetchall()
+        zone = ZoneInfo(tz)
+        counts: dict[int, dict[str, int]] = {}
+        for k, offset, v, n in rows:
+            bucket = counts.setdefault(_resolve(k * step, offset, zone), {})
+            bucket[v] = bucket.get(v, 0) + n
+        return counts
+
+    def _rollup_series(self, filters: Filters, sel: "_Selection", step: int, tz: str,
+                       split: str | None) -> dict[int, dict[str, int]] | None:
+        """What _raw_series gives, from the quarter-hour counts (plus the raw counts of the range's ragged
+        edges); None when they cannot answer exactly: a filter or split they do not keep, a bucket that is
+        not whole quarter hours, or a zone whose offset then was not whole quarter hours (local mean time)."""
+        import numpy as np
+
+        cube = rollups.counts_cube(filters, split)
+        if cube is None or step % rollups.SLOT_SECONDS:
+            return None
+        first, end, edges = _whole_units(sel, rollups.SLOT_SECONDS)
+        counts: dict[int, dict[str, int]] = {}
+        if first is None or end is None or first < end:
+            values, which, slots, n = rollups.slot_counts(self._db, cube, filters, split, first, end)
+            if len(slots):
+                t = slots * rollups.SLOT_SECONDS
+                segments = _offset_segments(tz, int(t.min()) // 86400, int(t.max()) // 86400)
+                if any(offset % rollups.SLOT_SECONDS for _, offset in segments) or \
+                        any(start % rollups.SLOT_SECONDS for start, _ in segments[1:]):
+                    return None
+                transitions = np.array([start for start, _ in segments[1:]], np.int64)
+                offsets = [offset for _, offset in segments]
+                segment = np.searchsorted(transitions, t, side="right")
+                k = (t + np.array(offsets, np.int64)[segment]) // step  # the bucket's number in wall time
+                # (k, offset, value) -> count, as the raw path groups them, as one integer key
+                low = int(k.min())
+                key = ((k - low) * len(offsets) + segment) * len(values) + which
+                if int(key.max()) < 1 << 20:  # a year of quarter hours split 8 ways fits: count in place
+                    sums = np.bincount(key, weights=n)
+                    groups = np.nonzero(sums)[0]
+                    sums = sums[groups]
+                else:
+                    groups, inverse = np.unique(key, return_inverse=True)
+                    sums = np.bincount(inverse.ravel(), weights=n)
+                zone = ZoneInfo(tz)
+                starts: dict[int, int] = {}
+                for group, total in zip(groups.tolist(), sums.astype(np.int64).tolist()):
+                    rest, v = divmod(group, len(values))
+                    if rest not in starts:
+                        k_low, i = divmod(rest, len(offsets))
+                        starts[rest] = _resolve((k_low + low) * step, offsets[i], zone)
+                    bucket = counts.setdefault(starts[rest], {})
+                    bucket[values[v]] = bucket.get(values[v], 0) + total
+        for edge in _edge_filters(filters, edges):
+            edge_sel = _select(edge)
+            for start, bucket in self._raw_series(edge_sel, split, step, tz, edge_sel.lo, edge_sel.hi - 1).items():
+                merged = counts.setdefault(start, {})
+                for v, total in bucket.items():
+                    merged[v] = merged.get(v, 0) + total
+        return counts
 
     def close(self) -> None:
         with self._lock:
@@ -696,8 +850,7 @@ class SqliteStore(Store):
             except sqlite3.OperationalError as err:
                 if str(err) != "interrupted":
                     raise
-                raise QueryTooSlow(f"the search ran longer than {self.query_timeout:g} s and was stopped; narrow "
-                                   "it (a date range, fewer or longer prefixes, fewer NEARs)") from None
+                raise QueryTooSlow(too_slow_message(self.query_timeout)) from None
             finally:
                 self._db.set_progress_handler(None, 0)
 
@@ -885,6 +1038,31 @@ class _Selection:
             return (f"FROM ({self.driver_rows()}) d CROSS JOIN mentions m ON m.rowid = d.rowid {join} "
                     f"WHERE {self.base}", [*self.driver_params, *self.base_params])
         return f"FROM mentions m {join} WHERE {self.where}", list(self.params)
+
+
+def _whole_units(sel: "_Selection", unit: int) -> tuple[int | None, int | None, list[tuple[int, int]]]:
+    """The selection's date range as [first, end) whole units of `unit` seconds (None: open on that side)
+    and the (start, end) seconds it covers beyond them, at most one piece at each edge."""
+    lo = None if sel.lo is None else sel.lo >> SLOT_BITS
+    hi = None if sel.hi is None else sel.hi >> SLOT_BITS
+    if lo is not None and hi is not None and lo >= hi:
+        return 0, 0, []  # selects nothing
+    first = None if lo is None else -(-lo // unit)
+    end = None if hi is None else hi // unit
+    if first is not None and end is not None and first >= end:
+        return 0, 0, [(lo, hi)]  # no whole unit inside
+    edges = []
+    if lo is not None and lo < first * unit:
+        edges.append((lo, first * unit))
+    if hi is not None and end * unit < hi:
+        edges.append((end * unit, hi))
+    return first, end, edges
+
+
+def _edge_filters(filters: Filters, edges: list[tuple[int, int]]) -> list[Filters]:
+    """The filters narrowed to each edge piece (seconds)."""
+    return [replace(filters, since=datetime.fromtimestamp(lo, timezone.utc),
+                    until=datetime.fromtimestamp(hi, timezone.utc)) for lo, hi in edges]
 
 
 def _join(parts: list[tuple[str, list]]) -> tuple[str, list]:
