@@ -304,3 +304,18 @@ def test_listener_serve_answers_on_loopback(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+@pytest.mark.parametrize("error, status", [("slow", 422), ("down", 503)])
+def test_store_errors_are_one_line_answers_not_server_errors(web, monkeypatch, error, status):
+    from listener.store.base import QueryTooSlow, StoreUnavailable
+
+    app, _ = web
+    message = {"slow": "the search ran past the 20 s limit: narrow it", "down": "cannot reach the store at x"}[error]
+
+    def fail(*args, **kwargs):
+        raise (QueryTooSlow if error == "slow" else StoreUnavailable)(message)
+
+    monkeypatch.setattr(app.state.store, "search", fail)
+    response = login(app).get("/api/search", params={"q": "acme"})
+    assert response.status_code == status and response.json() == {"detail": message}

@@ -23,6 +23,7 @@ def create_app(settings: Settings, store: Store | None = None, users: Users | No
     from listener.filters import UserInputError
     from listener.query import QuerySyntaxError
     from listener.runtime import open_settings_store, resolve_project
+    from listener.store.base import QueryTooSlow, StoreUnavailable
     from listener.web import admin, api, api_mentions, mention_page, overview, pages
 
     app = FastAPI(title="listener", summary="Search mentions, see their volume, handle alerts, read the SEO report.")
@@ -58,6 +59,17 @@ def create_app(settings: Settings, store: Store | None = None, users: Users | No
     @app.exception_handler(UserInputError)
     async def bad_input(request: Request, exc: UserInputError):
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    # The store's own errors carry one line that says what failed and how to fix it, never credentials, so the
+    # reader gets that line instead of a bare 500: a runaway query is theirs to narrow (422), a store that
+    # cannot be reached is the server's state (503, worth retrying).
+    @app.exception_handler(QueryTooSlow)
+    async def too_slow(request: Request, exc: QueryTooSlow):
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(request: Request, exc: StoreUnavailable):
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "30"})
 
     from fastapi.staticfiles import StaticFiles
 
