@@ -87,7 +87,7 @@ def test_branch_round_trips_in_bf16_safetensors(tmp_path):
     module = build_module(encoder.model.config, 1)
     torch.manual_seed(1)
     torch.nn.init.normal_(module.classifier.weight, std=0.5)
-    branch = Branch(module, start=2, temperature=1.7, card={"note": "test"})
+    branch = Branch(module, start=2, temperature=1.7, card={"note": "test", "mix": 0.6})
     branch.save(tmp_path)
     from safetensors import safe_open
 
@@ -95,7 +95,7 @@ def test_branch_round_trips_in_bf16_safetensors(tmp_path):
         assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.bfloat16}
         assert any(k.startswith("layers.0.") for k in f.keys()) and not any(k.startswith("layers.1.") for k in f.keys())
     loaded = load_branch(tmp_path, encoder.model.config)
-    assert (loaded.k, loaded.start, loaded.temperature) == (1, 2, 1.7)
+    assert (loaded.k, loaded.start, loaded.temperature, loaded.mix) == (1, 2, 1.7, 0.6)
     pooled = np.random.default_rng(0).normal(size=(4, 32)).astype(np.float32)
     assert np.allclose(loaded.predict_proba(pooled), branch.predict_proba(pooled), atol=0.02)
 
@@ -174,6 +174,10 @@ def test_scoring_with_a_branch_never_trains(tmp_path):
     assert np.allclose([p.probabilities for p in preds], branch.predict_proba(side), atol=1e-5)
     assert all(torch.equal(v, module.state_dict()[k]) for k, v in weights.items())
     assert not module.training
+    branch.mix = 0.5  # half branch, half the head on the embedding
+    x = encoder.embed(["the app is good", "awful"])
+    mixed = [p.probabilities for p in scorer.predict(["the app is good", "awful"])]
+    assert np.allclose(mixed, 0.5 * branch.predict_proba(side) + 0.5 * heads.sentiment.predict_proba(x), atol=1e-5)
 
 
 def test_loading_a_scorer_does_not_import_training():

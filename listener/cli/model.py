@@ -258,6 +258,18 @@ def info(heads: Optional[Path] = HeadsOption,
         out.update({k: card.get(k) for k in ("encoder", "trained_at", "train_total", "train_counts")})
     else:
         out["heads_missing"] = "no trained heads in this folder: run `listener model train -o DIR`"
+    from listener.nlp.branch import BRANCH_CARD, BRANCH_WEIGHTS, branch_declared
+
+    if branch_declared(folder):
+        import json
+
+        card = json.loads((folder / BRANCH_CARD).read_text())
+        present = (folder / BRANCH_WEIGHTS).exists()
+        out["sentiment"] = (f"fine-tuned branch: the top {card.get('k')} layer(s) from base layer {card.get('start')}, "
+                            f"trained {card.get('trained_at', '?')}" + ("" if present else f" ({BRANCH_WEIGHTS} "
+                            f"MISSING: retrain with `listener model train`)"))
+    else:
+        out["sentiment"] = "the head on frozen embeddings (no fine-tuned branch in this folder)"
     if json_output:
         print_json(out)
     else:
@@ -300,6 +312,15 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
     for c in cells:
         summary.add_row(*[c[h] for h in headers])
     Console(file=console.file, width=max(console.width, 200), no_color=console.no_color).print(summary)
+    from listener.nlp.targets import check_targets
+
+    targets = check_targets(report)
+    if targets:
+        table = Table("set", "target", "measured", "met", title="targets (issue 12)")
+        for t in targets:
+            table.add_row(shown(t["set"]), f"{t['what']} ≥ {t['target']:.2f}", _num(t["measured"]),
+                          "yes" if t["met"] else "no")
+        console.print(table)
     languages = report.get("languages", {})
     confusion_rows = list(languages.items()) + ([("all", report["all"])] if len(languages) > 1 else [])
     for name, m in confusion_rows:

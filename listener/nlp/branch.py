@@ -76,6 +76,9 @@ class Branch:
         self.k = len(module.layers)
         self.temperature = float(temperature)
         self.card = dict(card or {})
+        # Share of the branch in the sentiment probabilities; the rest comes from the head on the frozen
+        # embedding (`mix` 1.0: the branch alone). The two err on different lines, so an average can beat both.
+        self.mix = float(self.card.get("mix", 1.0))
         self._dtypes: dict = {}
 
     def pooled(self, hidden, mask):
@@ -117,7 +120,7 @@ class Branch:
         tensors = {name: t.detach().to(torch.bfloat16).contiguous() for name, t in self.module.state_dict().items()}
         save_file(tensors, str(folder / BRANCH_WEIGHTS))
         card = dict(self.card, k=self.k, start=self.start, temperature=round(self.temperature, 4),
-                    labels=list(SENTIMENT_LABELS), dtype="bf16")
+                    mix=self.mix, labels=list(SENTIMENT_LABELS), dtype="bf16")
         (folder / BRANCH_CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
 
 

@@ -13,7 +13,8 @@ How (MODEL_CARD.md gives the numbers):
   parts are never trained on; the temperature is fitted on a small slice of the train part held out of
   training, not on dev;
 - a checkpoint (weights, optimiser, step, best state) is written at every evaluation under
-  `$LISTENER_CACHE/finetune/`: a second run with the same data and options resumes from it.
+  `$LISTENER_CACHE/finetune/`: a second run with the same data and options resumes from it. A file named
+  STOP in that folder ends the run at the next evaluation, keeping the best state so far.
 """
 
 from __future__ import annotations
@@ -238,6 +239,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
     work = Path(work_dir) if work_dir else cache_dir() / "finetune" / _fingerprint(opts, train, key)
     work.mkdir(parents=True, exist_ok=True)
     ckpt_path = work / "checkpoint.pt"
+    log.info("fine-tuning %d steps; checkpoints in %s (a file named STOP there ends the run early)", steps, work)
     step, best, best_state, history, stale = 0, -1.0, None, [], 0
     if resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, weights_only=True)
@@ -295,7 +297,8 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
                 if report:
                     report({"stage": "evaluated", "step": step, "steps": steps, "dev": score, "best": best,
                             "sets": per_set, "loss": history[-1]["loss"]})
-                if stale >= opts.patience:
+                if stale >= opts.patience or (work / "STOP").exists():
+                    stale = max(stale, opts.patience) if (work / "STOP").exists() else stale
                     break
             if step >= steps:
                 break

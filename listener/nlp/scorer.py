@@ -141,6 +141,8 @@ class TransformerScorer:
                                                      batch_size=self.batch_size)
             x = x if embeddings is None else embeddings
             probs = self.branch.predict_proba(side)
+            if self.branch.mix < 1.0:
+                probs = self.branch.mix * probs + (1.0 - self.branch.mix) * self.heads.sentiment.predict_proba(x)
         else:
             x = self.embed(texts) if embeddings is None else embeddings
         if probs is not None:
