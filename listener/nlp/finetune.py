@@ -53,6 +53,7 @@ class FinetuneOptions:
     max_tokens: int = 128
     seed: int = 13
     max_steps: int | None = None  # a cap (tests, quick runs)
+    init: str | None = None  # a folder with a branch (same k) to continue from, instead of the base layers
 
 
 def _fingerprint(opts: FinetuneOptions, train: Sequence[Example], key: str) -> str:
@@ -226,6 +227,13 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
     config.attention_probs_dropout_prob = 0.1
     module = build_module(config, opts.k)
     init_from_base(module, base_model, start)
+    if opts.init:
+        from listener.nlp.branch import load_branch
+
+        previous = load_branch(opts.init, config)
+        if previous is None or previous.k != opts.k:
+            raise TrainingDataError(f"{opts.init}: no branch with {opts.k} layer(s) to continue from")
+        module.load_state_dict(previous.module.state_dict())
     module.train()
     head_params = list(module.classifier.parameters())
     body_params = [p for n, p in module.named_parameters() if not n.startswith("classifier.")]
