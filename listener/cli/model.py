@@ -72,7 +72,8 @@ def train(
                                             "branch from the output folder."),
     branch_only: bool = typer.Option(False, "--branch-only", help="Only fine-tune the sentiment branch; keep the "
                                      "heads already in the output folder (the bundled ones when there is none)."),
-    layers: int = typer.Option(4, min=1, max=12, help="Top layers the fine-tuning trains."),
+    layers: int = typer.Option(1, min=1, max=12, help="Top layers the fine-tuning trains (each one more costs about a "
+                               "layer's forward and backward pass per line)."),
     epochs: float = typer.Option(2.0, min=0.01, help="Passes over the weighted train part, at most (training "
                                  "stops early when the dev parts stop improving)."),
     finetune_per_set: int = typer.Option(12000, min=0, help="Train lines kept per set for fine-tuning (0 = all)."),
@@ -146,7 +147,7 @@ def train(
         console.print(f"fine-tuned the top {info['k']} layers for sentiment: {info['steps']} steps, best dev "
                       f"{info['best_dev']:.3f} (mean macro-recall over sets), {info['train_seconds']} s; branch "
                       f"written to {shown(ft['branch'])}", highlight=False)
-        render_eval(console, ft["eval"], title=f"sentiment branch on the dev parts ({ft['eval']['lines']} lines)")
+        render_eval(console, ft["eval"], title=f"sentiment branch alone (before mixing with the head) on the dev parts ({ft['eval']['lines']} lines)")
 
 
 def _heads_for_branch(output: Optional[Path]) -> Path:

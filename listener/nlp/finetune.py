@@ -39,21 +39,22 @@ Report = Callable[[dict], None]
 
 @dataclass
 class FinetuneOptions:
-    k: int = 4  # top layers fine-tuned
+    k: int = 1  # top layers fine-tuned (1 is what a shared 2-core CPU trains in minutes; see MODEL_CARD.md)
     epochs: float = 2.0  # passes over the (weighted) train part, at most
     batch_size: int = 32
-    lr: float = 5e-5  # the k layers
-    head_lr: float = 1e-3  # the classifier, which starts from random weights
+    lr: float = 1e-4  # the k layers
+    head_lr: float = 2e-3  # the classifier, which starts from random weights
     weight_decay: float = 0.01
     warmup: float = 0.05  # share of the steps
     set_power: float = 0.5  # each set's weight ~ size ** set_power (classes balanced within it)
-    eval_every: int = 300  # steps
-    patience: int = 4  # evaluations without a gain before stopping
-    dev_per_set: int = 500  # dev lines per set scored at each evaluation (fixed sample)
+    eval_every: int = 150  # steps
+    patience: int = 5  # evaluations without a gain before stopping
+    dev_per_set: int = 400  # dev lines per set scored at each evaluation (fixed sample)
     max_tokens: int = 128
     seed: int = 13
     max_steps: int | None = None  # a cap (tests, quick runs)
     init: str | None = None  # a folder with a branch (same k) to continue from, instead of the base layers
+    mix: float = 0.5  # share of the branch in the scored probabilities (the rest: the head; see branch.py)
 
 
 def _fingerprint(opts: FinetuneOptions, train: Sequence[Example], key: str) -> str:
@@ -325,7 +326,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
             "dev_lines_for_early_stopping": len(dev_sample), "options": asdict(opts),
             "cache_seconds": round(cache_seconds), "train_seconds": round(time.perf_counter() - started),
             "bf16_autocast": autocast, "history": history}
-    return Branch(module, start, temperature, {"training": info}), info
+    return Branch(module, start, temperature, {"training": info, "mix": opts.mix}), info
 
 
 class _BranchOnly:
