@@ -68,7 +68,8 @@ def run_scorer(n: int, precision: str | None, reps: int = 3) -> dict:
     return {"mode": "scorer", "precision": scorer.encoder.info.precision, "n": n, "load_s": round(load_s, 2),
             "first_pass_per_s": round(cold, 1), "per_s": round(rates[len(rates) // 2], 1),
             "best_per_s": round(rates[-1], 1), "peak_rss_mb": round(_peak_rss_mb()),
-            "scored": sum(m.sentiment is not None for m in batch)}
+            "scored": sum(m.sentiment is not None for m in batch),
+            "sentiment_branch_layers": scorer.branch.k if scorer.branch is not None else 0}
 
 
 def run_naive(n: int) -> dict:
@@ -163,6 +164,8 @@ def main() -> None:
     print(f"scorer ({scorer['precision']}, batched): {scorer['per_s']} mentions/s warm (median of 3, best "
           f"{scorer['best_per_s']}), "
           f"{scorer['first_pass_per_s']} first pass, load {scorer['load_s']} s, peak RSS {scorer['peak_rss_mb']} MB")
+    if scorer.get("sentiment_branch_layers"):
+        print(f"sentiment from the fine-tuned branch ({scorer['sentiment_branch_layers']} layer(s) more per text)")
     print(f"naive (pipeline, one at a time, fp32): {naive['per_s']} mentions/s, peak RSS {naive['peak_rss_mb']} MB")
     if fp32 is not scorer:
         print(f"scorer (fp32, batched): {fp32['per_s']} mentions/s warm, peak RSS {fp32['peak_rss_mb']} MB; "

@@ -69,11 +69,25 @@ def train(
     only: Optional[str] = typer.Option(None, "--only", help="'topics': refit only the topic side (topic head, "
                                        "zero-shot calibration, background for project topics) and keep the "
                                        "sentiment head in the heads folder untouched."),
+    finetune: Optional[bool] = typer.Option(None, "--finetune/--no-finetune", help="Also fine-tune the "
+                                            "encoder's top layers for sentiment (a branch saved next to the heads). "
+                                            "Default: on for the bundled encoder; --no-finetune removes an old "
+                                            "branch from the output folder."),
+    branch_only: bool = typer.Option(False, "--branch-only", help="Only fine-tune the sentiment branch; keep the "
+                                     "heads already in the output folder (the bundled ones when there is none)."),
+    layers: int = typer.Option(1, min=1, max=12, help="Top layers the fine-tuning trains (each one more costs about a "
+                               "layer's forward and backward pass per line)."),
+    epochs: float = typer.Option(2.0, min=0.01, help="Passes over the weighted train part, at most (training "
+                                 "stops early when the dev parts stop improving)."),
+    finetune_per_set: int = typer.Option(12000, min=0, help="Train lines kept per set for fine-tuning (0 = all)."),
+    restart: bool = typer.Option(False, "--restart", help="Ignore a fine-tuning checkpoint of an interrupted "
+                                 "run with the same data and options (by default it resumes)."),
     json_output: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
 ):
-    """Fit the sentiment and topic heads on the train parts and evaluate them on the dev parts.
+    """Fit the sentiment and topic heads on the train parts and evaluate them on the dev parts; for the bundled
+    encoder, also fine-tune its top layers for sentiment.
 
-    Embeddings are cached under $LISTENER_CACHE/embeddings: an interrupted run resumes, a re-train is quick.
+    Embeddings and the fine-tuning's cached states are under $LISTENER_CACHE: an interrupted run resumes.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -98,19 +112,91 @@ def train(
                 tasks[stage] = bar.add_task(stage, total=total, rate="")
             bar.update(tasks[stage], completed=done, total=total, rate=f"{rate:.0f} texts/s" if rate else "")
 
-        report = run_training(model=model, files=data or None, output=output, max_per_set=max_per_set or None,
-                              max_dev=max_dev, check_precisions=precision_check, set_power=set_power,
-                              set_weights=set_weights or None, hidden=hidden, progress=progress, only=only)
+        from listener.nlp.encoder import is_default
+
+        bundled = is_default(model or None)
+        if (finetune or branch_only) and not bundled:
+            raise UserInputError("fine-tuning (--finetune, --branch-only) is for the bundled encoder only")
+        if only and (finetune or branch_only):
+            raise UserInputError("--only topics refits the topic side alone: leave out --finetune and --branch-only")
+        do_finetune = (bundled and not only) if finetune is None else finetune
+        if branch_only:
+            report = {"heads": str(_heads_for_branch(output)), "train": 0, "bad_lines": []}
+        else:
+            report = run_training(model=model, files=data or None, output=output,
+                                  max_per_set=max_per_set or None, max_dev=max_dev, check_precisions=precision_check,
+                                  set_power=set_power, set_weights=set_weights or None, hidden=hidden,
+                                  progress=progress, only=only)
+        if do_finetune:
+            report["finetune"] = _run_finetune(bar, data, Path(report["heads"]), layers, epochs,
+                                               finetune_per_set or None, max_dev, restart)
+        elif finetune is False:
+            from listener.nlp.branch import BRANCH_CARD, BRANCH_WEIGHTS
+
+            for name in (BRANCH_CARD, BRANCH_WEIGHTS):  # heads and an older branch must not be mixed
+                (Path(report["heads"]) / name).unlink(missing_ok=True)
     if json_output:
         print_json(report)
         return
-    console.print(f"trained on {report['train']} line(s); heads written to {shown(report['heads'])}",
-                  highlight=False)
+    if not branch_only:
+        console.print(f"trained on {report['train']} line(s); heads written to {shown(report['heads'])}",
+                      highlight=False)
     for bad in report["bad_lines"]:
         err_console.print(f"  [red]{shown(bad['file'])} line {bad['line']}[/red]: {shown(bad['error'])}",
                           highlight=False)
     if "eval" in report:
         render_eval(console, report["eval"], title=f"dev parts, never trained on ({report['eval']['lines']} lines)")
+    if "finetune" in report:
+        ft = report["finetune"]
+        info = ft["training"]
+        console.print(f"fine-tuned the top {info['k']} layers for sentiment: {info['steps']} steps, best dev "
+                      f"{info['best_dev']:.3f} (mean macro-recall over sets), {info['train_seconds']} s; branch "
+                      f"written to {shown(ft['branch'])}", highlight=False)
+        render_eval(console, ft["eval"], title=f"sentiment branch alone (before mixing with the head) on the dev parts ({ft['eval']['lines']} lines)")
+
+
+def _heads_for_branch(output: Optional[Path]) -> Path:
+    """--branch-only: the output folder keeps its heads; a new folder gets a copy of the bundled ones."""
+    import shutil
+
+    from listener.nlp.heads import BUNDLED_HEADS, Heads
+
+    folder = output or BUNDLED_HEADS
+    if not Heads.exists(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        for item in BUNDLED_HEADS.iterdir():
+            if item.suffix in (".npz", ".json") and not item.name.startswith("branch"):
+                shutil.copy2(item, folder / item.name)
+    return folder
+
+
+def _run_finetune(bar, data: list[Path], folder: Path, layers: int, epochs: float, per_set: Optional[int],
+                  max_dev: int, restart: bool) -> dict:
+    """Fine-tune the sentiment branch with a progress bar: caching states, then steps with loss and dev score."""
+    from listener.nlp.finetune import FinetuneOptions, run_finetune
+
+    tasks: dict[str, int] = {}
+
+    def report(r: dict) -> None:
+        stage = r["stage"]
+        if stage == "evaluated":
+            sets = ", ".join(f"{k} {v:.3f}" for k, v in r.get("sets", {}).items())
+            err_console.print(f"step {r['step']}: loss {r['loss']:.4f}, dev {r['dev']:.4f} (best {r['best']:.4f}); "
+                              f"{shown(sets)}", highlight=False)
+            return
+        if stage == "resumed":
+            err_console.print(f"resuming fine-tuning at step {r['step']} of {r['steps']}")
+            return
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=r.get("steps") or 1, rate="")
+        detail = f"{r.get('rate', 0):.0f} lines/s" if r.get("rate") else ""
+        if "loss" in r:
+            detail += f" loss {r['loss']:.3f}" + (f" best dev {r['best']:.3f}" if r.get("best", -1) >= 0 else "")
+        bar.update(tasks[stage], completed=r["step"], total=r.get("steps") or 1, rate=detail)
+
+    opts = FinetuneOptions(k=layers, epochs=epochs)
+    return run_finetune(data or None, folder, opts, max_per_set=per_set, max_dev=max_dev, resume=not restart,
+                        report=report)
 
 
 @model_app.command("eval")
@@ -178,6 +264,18 @@ def info(heads: Optional[Path] = HeadsOption,
         out.update({k: card.get(k) for k in ("encoder", "trained_at", "train_total", "train_counts")})
     else:
         out["heads_missing"] = "no trained heads in this folder: run `listener model train -o DIR`"
+    from listener.nlp.branch import BRANCH_CARD, BRANCH_WEIGHTS, branch_declared
+
+    if branch_declared(folder):
+        import json
+
+        card = json.loads((folder / BRANCH_CARD).read_text())
+        present = (folder / BRANCH_WEIGHTS).exists()
+        out["sentiment"] = (f"fine-tuned branch: the top {card.get('k')} layer(s) from base layer {card.get('start')}, "
+                            f"trained {card.get('trained_at', '?')}" + ("" if present else f" ({BRANCH_WEIGHTS} "
+                            f"MISSING: retrain with `listener model train`)"))
+    else:
+        out["sentiment"] = "the head on frozen embeddings (no fine-tuned branch in this folder)"
     if json_output:
         print_json(out)
     else:
@@ -220,6 +318,15 @@ def render_eval(console: Console, report: dict, title: str = "") -> None:
     for c in cells:
         summary.add_row(*[c[h] for h in headers])
     Console(file=console.file, width=max(console.width, 200), no_color=console.no_color).print(summary)
+    from listener.nlp.targets import check_targets
+
+    targets = check_targets(report)
+    if targets:
+        table = Table("set", "target", "measured", "met", title="targets (issue 12)")
+        for t in targets:
+            table.add_row(shown(t["set"]), f"{t['what']} ≥ {t['target']:.2f}", _num(t["measured"]),
+                          "yes" if t["met"] else "no")
+        console.print(table)
     languages = report.get("languages", {})
     confusion_rows = list(languages.items()) + ([("all", report["all"])] if len(languages) > 1 else [])
     for name, m in confusion_rows:

@@ -236,21 +236,42 @@ class Encoder:
 
     def embed(self, texts: Sequence[str], batch_size: int = 32, prefix: bool = True) -> np.ndarray:
         """(n, dim) float32 embeddings, rows L2-normalised. Batches are formed by token length."""
+        return self.embed_with_branch(texts, None, batch_size=batch_size, prefix=prefix)[0]
+
+    def embed_with_branch(self, texts: Sequence[str], branch, batch_size: int = 32,
+                          prefix: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """(embeddings, the sentiment branch's pooled vectors or None) from one forward pass: the branch runs
+        on the base states at its start layer (see listener.nlp.branch). A long text's windows are averaged
+        by length in both."""
         texts = list(texts)
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32), (None if branch is None else
+                                                               np.zeros((0, self.dim), dtype=np.float32))
         windows, owner, weight = self._windows(self.token_ids(texts, prefix=prefix))
-        pooled = self.embed_ids(windows, batch_size=batch_size, normalise=False)
+        pooled, side = self._pooled(windows, batch_size, branch)
+        w = np.asarray(weight, dtype=np.float32)[:, None]
+        owner = np.asarray(owner)
         out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
-        np.add.at(out, np.asarray(owner), pooled * np.asarray(weight, dtype=np.float32)[:, None])
-        return _l2(out)
+        np.add.at(out, owner, pooled * w)
+        if side is None:
+            return _l2(out), None
+        branch_out = np.zeros((len(texts), side.shape[1]), dtype=np.float32)
+        np.add.at(branch_out, owner, side * w)
+        total = np.zeros(len(texts), dtype=np.float32)
+        np.add.at(total, owner, w[:, 0])
+        return _l2(out), branch_out / total[:, None]
 
     def embed_ids(self, ids: list[list[int]], batch_size: int = 32, normalise: bool = True) -> np.ndarray:
         """Mean-pooled last hidden states of already tokenised inputs (with specials, each ≤ max_tokens)."""
+        out = self._pooled(ids, batch_size, None)[0]
+        return _l2(out) if normalise else out
+
+    def _pooled(self, ids: list[list[int]], batch_size: int, branch) -> tuple[np.ndarray, np.ndarray | None]:
         import torch
 
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # length bucketing: little padding
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        side = None if branch is None else np.zeros((len(ids), self.dim), dtype=np.float32)
         with self._lock, torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 chunk = order[start:start + batch_size]
@@ -268,11 +289,15 @@ class Encoder:
                 for row, content in enumerate(rows):
                     input_ids[row, :len(content)] = torch.tensor(content, dtype=torch.long)
                     mask[row, :len(content)] = 1
-                hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                result = self.model(input_ids=input_ids, attention_mask=mask, output_hidden_states=branch is not None)
+                hidden = result.last_hidden_state
                 m = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
                 out[chunk] = pooled[:len(chunk)].float().numpy()
-        return _l2(out) if normalise else out
+                if branch is not None:
+                    # hidden_states[i] is the output of the first i layers: the branch's input
+                    side[chunk] = branch.pooled(result.hidden_states[branch.start], mask)[:len(chunk)].float().numpy()
+        return out, side
 
 
 def _l2(x: np.ndarray) -> np.ndarray:

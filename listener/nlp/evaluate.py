@@ -105,7 +105,9 @@ def topic_metrics(truth: Sequence[set[str]], predicted: Sequence[set[str]], know
 
 
 def _predict(scorer, texts: list[str], embeddings: np.ndarray | None, cache: bool):
-    if embeddings is None and cache and getattr(scorer, "classifier", True) is None:
+    # a fine-tuned branch needs the forward pass anyway (cached embeddings cannot give its sentiment)
+    if embeddings is None and cache and getattr(scorer, "classifier", True) is None \
+            and getattr(scorer, "branch", None) is None:
         from listener.nlp.embcache import cached_embed
         from listener.nlp.scorer import MAX_CHARS
 

@@ -132,6 +132,10 @@ class Heads:
     zero_shot: ZeroShotCalibration = field(default_factory=ZeroShotCalibration)
     card: dict = field(default_factory=dict)  # encoder name, data counts, metrics
     background: np.ndarray | None = None  # embeddings of sampled training texts (see ZeroShotCalibration)
+    # The fine-tuned sentiment branch (listener.nlp.branch.Branch), when the folder has one: it then gives
+    # sentiment instead of `sentiment`, which stays as the head on frozen embeddings. Loaded by the scorer
+    # (it needs the encoder's config), saved by training.
+    branch: object | None = None
 
     @property
     def encoder(self) -> str:

@@ -141,13 +141,32 @@ class TransformerScorer:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder.embed([t[:MAX_CHARS] for t in texts], batch_size=self.batch_size)
 
-    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> list[Prediction]:
-        """Sentiment probabilities and topics for texts (no language check: callers decide)."""
+    @property
+    def branch(self):
+        """The fine-tuned sentiment branch in use, or None (a ready classifier, or the head on embeddings)."""
+        return self.heads.branch if self.classifier is None else None
+
+    def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
+                sentiment: np.ndarray | None = None) -> list[Prediction]:
+        """Sentiment probabilities and topics for texts (no language check: callers decide). `embeddings`
+        and `sentiment` (probabilities): when the caller already has them. With a fine-tuned branch and no
+        `sentiment`, the texts go through the encoder once more (embeddings alone cannot give it)."""
         texts = list(texts)
         if not texts:
             return []
-        x = self.embed(texts) if embeddings is None else embeddings
-        if self.classifier is not None:
+        probs = sentiment
+        if probs is None and self.branch is not None:
+            x, side = self.encoder.embed_with_branch([t[:MAX_CHARS] for t in texts], self.branch,
+                                                     batch_size=self.batch_size)
+            x = x if embeddings is None else embeddings
+            probs = self.branch.predict_proba(side)
+            if self.branch.mix < 1.0:
+                probs = self.branch.mix * probs + (1.0 - self.branch.mix) * self.heads.sentiment.predict_proba(x)
+        else:
+            x = self.embed(texts) if embeddings is None else embeddings
+        if probs is not None:
+            pass
+        elif self.classifier is not None:
             probs = self.classifier.predict_proba([t[:MAX_CHARS] for t in texts], batch_size=self.batch_size)
         else:
             probs = self.heads.sentiment.predict_proba(x)
@@ -277,8 +296,22 @@ def get_heads(encoder, heads: str | Path | None = None) -> Heads:
             raise ValueError(f"the heads in {folder} are for {loaded.dim}-dimensional embeddings but "
                              f"{encoder.name} gives {encoder.dim}; retrain them with `listener model train` "
                              f"for this encoder")
+        loaded.branch = _load_branch(folder, encoder)
         _HEADS[key] = loaded
         return loaded
+
+
+def _load_branch(folder: Path, encoder):
+    """The fine-tuned sentiment branch in `folder`, or None (see listener.nlp.branch)."""
+    from listener.nlp.branch import branch_declared, load_branch
+
+    if not branch_declared(folder):
+        return None
+    config = getattr(getattr(encoder, "model", None), "config", None)
+    if getattr(config, "model_type", None) != "bert" or config.hidden_size != encoder.dim:
+        raise ValueError(f"the heads in {folder} carry a sentiment branch fine-tuned on the bundled encoder; "
+                         f"{encoder.name} cannot run it (use --heads with heads trained for this encoder)")
+    return load_branch(folder, config)
 
 
 def clear_cache(model: str | None = None) -> None:

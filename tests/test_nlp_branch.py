@@ -1,0 +1,187 @@
+"""The fine-tuned sentiment branch: shapes, one forward pass for embedding and branch, save/load without
+pickle, fine-tuning on a tiny corpus with resume, scoring that never trains, and a clear error for a missing
+branch. A tiny random BERT stands in for multilingual-e5-small, so nothing here needs the bundled model or
+the public data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from transformers import BertConfig, BertModel  # noqa: E402
+
+from listener.nlp.branch import BRANCH_CARD, BRANCH_WEIGHTS, Branch, BranchMissing, build_module, init_from_base, \
+    load_branch  # noqa: E402
+from listener.nlp.data import Example  # noqa: E402
+from listener.nlp.encoder import Encoder, EncoderInfo  # noqa: E402
+
+WORDS = ["<s>", "<pad>", "</s>", "query:", "good", "great", "love", "bad", "awful", "hate", "the", "app", "is",
+         "today", "news", "report", "was", "it"]
+
+
+class WordTokenizer:
+    """Whitespace words -> ids of WORDS (unknown words -> 'the'): enough for a tiny test model."""
+
+    pad_id, bos_id, eos_id = 1, 0, 2
+
+    def content_ids(self, texts):
+        return [[WORDS.index(w) if w in WORDS else WORDS.index("the") for w in t.lower().split()] for t in texts]
+
+    def __call__(self, texts):
+        return [[self.bos_id, *ids, self.eos_id] for ids in self.content_ids(texts)]
+
+
+def tiny_encoder(layers: int = 3, max_tokens: int = 16) -> Encoder:
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(WORDS), hidden_size=32, num_hidden_layers=layers, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=64, pad_token_id=1,
+                        attn_implementation="sdpa")
+    model = BertModel(config, add_pooling_layer=False).eval()
+    return Encoder(model, WordTokenizer(), EncoderInfo("tiny-test", "query: ", max_tokens, 32, "fp32", source="t"))
+
+
+def corpus(n: int = 60, seed: int = 0) -> list[Example]:
+    rng = np.random.default_rng(seed)
+    words = {"negative": ["bad", "awful", "hate"], "neutral": ["news", "report", "today"],
+             "positive": ["good", "great", "love"]}
+    out = []
+    for i in range(n):
+        label = ("negative", "neutral", "positive")[i % 3]
+        text = f"the app {rng.choice(words[label])} {rng.choice(['is', 'was', 'it'])} {rng.choice(words[label])}"
+        out.append(Example(text, label, "en", set=("a", "b")[i % 2]))
+    return out
+
+
+def test_a_branch_started_from_the_base_top_layers_reproduces_the_embedding():
+    encoder = tiny_encoder()
+    module = build_module(encoder.model.config, 2)
+    init_from_base(module, encoder.model, 1)
+    branch = Branch(module, start=1)
+    texts = ["the app is good", "awful news today it was", "love"]
+    x, side = encoder.embed_with_branch(texts, branch)
+    assert x.shape == (3, 32) and side.shape == (3, 32)
+    assert np.allclose(x, encoder.embed(texts), atol=1e-6)  # the same embedding as without a branch
+    # identical layers on the states of layer 1 give the base's own last layer: the branch saw the right input
+    norms = side / np.linalg.norm(side, axis=1, keepdims=True)
+    assert np.allclose(norms, x, atol=1e-5)
+    probs = branch.predict_proba(side)
+    assert probs.shape == (3, 3) and np.allclose(probs.sum(1), 1.0)
+
+
+def test_long_texts_average_the_branch_over_windows():
+    encoder = tiny_encoder(max_tokens=6)  # 4 content tokens a window
+    module = build_module(encoder.model.config, 1)
+    init_from_base(module, encoder.model, 2)
+    branch = Branch(module, start=2)
+    x, side = encoder.embed_with_branch(["the app is good and awful news today"], branch)
+    assert side.shape == (1, 32) and np.isfinite(side).all()
+
+
+def test_branch_round_trips_in_bf16_safetensors(tmp_path):
+    encoder = tiny_encoder()
+    module = build_module(encoder.model.config, 1)
+    torch.manual_seed(1)
+    torch.nn.init.normal_(module.classifier.weight, std=0.5)
+    branch = Branch(module, start=2, temperature=1.7, card={"note": "test", "mix": 0.6})
+    branch.save(tmp_path)
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / BRANCH_WEIGHTS), framework="pt") as f:  # plain tensors, no pickle
+        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.bfloat16}
+        assert any(k.startswith("layers.0.") for k in f.keys()) and not any(k.startswith("layers.1.") for k in f.keys())
+    loaded = load_branch(tmp_path, encoder.model.config)
+    assert (loaded.k, loaded.start, loaded.temperature, loaded.mix) == (1, 2, 1.7, 0.6)
+    pooled = np.random.default_rng(0).normal(size=(4, 32)).astype(np.float32)
+    assert np.allclose(loaded.predict_proba(pooled), branch.predict_proba(pooled), atol=0.02)
+
+
+def test_a_declared_branch_without_weights_is_a_clear_error(tmp_path):
+    encoder = tiny_encoder()
+    (tmp_path / BRANCH_CARD).write_text(json.dumps({"k": 1, "start": 2}))
+    with pytest.raises(BranchMissing, match="listener model train"):
+        load_branch(tmp_path, encoder.model.config)
+    assert load_branch(tmp_path / "elsewhere", encoder.model.config) is None  # no branch: the plain head
+
+
+def test_finetuning_learns_a_toy_task_and_leaves_the_base_alone(tmp_path, monkeypatch):
+    from listener.nlp.finetune import FinetuneOptions, finetune
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    encoder = tiny_encoder()
+    before = {k: v.clone() for k, v in encoder.model.state_dict().items()}
+    opts = FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50, dev_per_set=50,
+                           max_steps=60)
+    branch, info = finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1), opts, work_dir=tmp_path / "w")
+    assert info["k"] == 1 and info["start"] == 2 and info["steps"] == 60
+    assert info["best_dev"] >= 0.9  # chance is 1/3: the toy labels are in the words
+    assert all(torch.equal(v, encoder.model.state_dict()[k]) for k, v in before.items())
+    texts = ["the app is great", "awful app", "news report today"]
+    _, side = encoder.embed_with_branch(texts, branch)
+    assert branch.predict_proba(side).argmax(1).tolist() == [2, 0, 1]
+    assert (tmp_path / "cache" / "hidden").is_dir()  # the start-layer states went to the cache, not to git
+
+
+def test_an_interrupted_finetuning_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    from listener.nlp.finetune import FinetuneOptions, finetune
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    opts = FinetuneOptions(k=1, batch_size=8, eval_every=4, patience=50, dev_per_set=20, max_steps=12)
+    seen: list[dict] = []
+
+    class Interrupted(Exception):
+        pass
+
+    def stop_after_first_checkpoint(r):
+        seen.append(r)
+        if r["stage"] == "evaluated" and r["step"] == 8:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        finetune(tiny_encoder(), tiny_encoder().model, corpus(60), corpus(30, 1), opts,
+                 report=stop_after_first_checkpoint, work_dir=tmp_path / "w")
+    assert (tmp_path / "w" / "checkpoint.pt").exists()
+    again: list[dict] = []
+    _, info = finetune(tiny_encoder(), tiny_encoder().model, corpus(60), corpus(30, 1), opts,
+                       report=again.append, work_dir=tmp_path / "w")
+    assert [r["step"] for r in again if r["stage"] == "resumed"] == [8]
+    assert [r["step"] for r in again if r["stage"] == "evaluated"] == [12]  # only the steps left were run
+    assert info["steps"] == 12 and [h["step"] for h in info["history"]] == [4, 8, 12]
+
+
+def test_scoring_with_a_branch_never_trains(tmp_path):
+    from listener.nlp.heads import Heads, SentimentHead, TopicHead
+    from listener.nlp.scorer import TransformerScorer
+
+    encoder = tiny_encoder()
+    module = build_module(encoder.model.config, 1)
+    init_from_base(module, encoder.model, 2)
+    branch = Branch(module, start=2)
+    weights = {k: v.clone() for k, v in module.state_dict().items()}
+    rng = np.random.default_rng(0)
+    heads = Heads(SentimentHead(np.zeros((3, 32), np.float32), np.array([5.0, 0, 0], np.float32)),
+                  TopicHead(["t"], rng.normal(size=(1, 32)).astype(np.float32), np.zeros(1, np.float32),
+                            np.array([0.5], np.float32)))
+    heads.branch = branch
+    scorer = TransformerScorer(encoder, heads)
+    preds = scorer.predict(["the app is good", "awful"])
+    _, side = encoder.embed_with_branch(["the app is good", "awful"], branch)
+    # the sentiment is the branch's (the plain head here would say negative every time)
+    assert np.allclose([p.probabilities for p in preds], branch.predict_proba(side), atol=1e-5)
+    assert all(torch.equal(v, module.state_dict()[k]) for k, v in weights.items())
+    assert not module.training
+    branch.mix = 0.5  # half branch, half the head on the embedding
+    x = encoder.embed(["the app is good", "awful"])
+    mixed = [p.probabilities for p in scorer.predict(["the app is good", "awful"])]
+    assert np.allclose(mixed, 0.5 * branch.predict_proba(side) + 0.5 * heads.sentiment.predict_proba(x), atol=1e-5)
+
+
+def test_loading_a_scorer_does_not_import_training():
+    code = ("import sys, listener.nlp, listener.nlp.scorer, listener.nlp.branch; "
+            "print(sorted(m for m in sys.modules if m in ('listener.nlp.finetune', 'listener.nlp.train')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
