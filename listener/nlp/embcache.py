@@ -36,24 +36,32 @@ def text_hash(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()[:16]
 
 
+def open_cache_file(key: str, folder: str | Path | None, kind: str, table_sql: str) -> tuple[Path, sqlite3.Connection]:
+    """The SQLite file of one cache (`kind`: its folder under the model cache) for one key, with its table made.
+    Shared by the embedding cache and the fine-tuning's hidden-state cache, so both live and lock alike."""
+    if folder is None:
+        from listener.nlp.encoder import cache_dir
+
+        folder = cache_dir() / kind
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{_slug(key)}.sqlite"
+    db = sqlite3.connect(path, timeout=120)  # several processes may fill one cache
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
+    db.execute(table_sql)
+    db.execute("INSERT OR IGNORE INTO meta VALUES ('key', ?)", (key,))
+    db.commit()
+    return path, db
+
+
 class EmbeddingCache:
     """A persistent text -> embedding map for one encoder key."""
 
     def __init__(self, key: str, folder: str | Path | None = None):
-        if folder is None:
-            from listener.nlp.encoder import cache_dir
-
-            folder = cache_dir() / "embeddings"
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         self.key = key
-        self.path = folder / f"{_slug(key)}.sqlite"
-        self._db = sqlite3.connect(self.path, timeout=120)  # several processes may fill one cache
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS emb (h BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('key', ?)", (key,))
-        self._db.commit()
+        self.path, self._db = open_cache_file(
+            key, folder, "embeddings", "CREATE TABLE IF NOT EXISTS emb (h BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID")
 
     def close(self) -> None:
         self._db.close()

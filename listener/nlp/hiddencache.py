@@ -11,14 +11,13 @@ in git.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from listener.nlp.embcache import Progress, _slug, encoder_key, text_hash
+from listener.nlp.embcache import Progress, encoder_key, open_cache_file, text_hash
 
 #: Training texts are cut to this many tokens (with <s> and </s>): tweets, review sentences and posts fit;
 #: the tail of a long review adds cost and little signal for its polarity.
@@ -40,21 +39,10 @@ class HiddenCache:
     """A persistent text -> (tokens, hidden) bf16 matrix map for one encoder, layer and token cap."""
 
     def __init__(self, key: str, folder: str | Path | None = None):
-        if folder is None:
-            from listener.nlp.encoder import cache_dir
-
-            folder = cache_dir() / "hidden"
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
         self.key = key
-        self.path = folder / f"{_slug(key)}.sqlite"
-        self._db = sqlite3.connect(self.path, timeout=120)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS hid (h BLOB PRIMARY KEY, n INTEGER NOT NULL, v BLOB NOT NULL)"
-                         " WITHOUT ROWID")
-        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('key', ?)", (key,))
-        self._db.commit()
+        self.path, self._db = open_cache_file(
+            key, folder, "hidden",
+            "CREATE TABLE IF NOT EXISTS hid (h BLOB PRIMARY KEY, n INTEGER NOT NULL, v BLOB NOT NULL) WITHOUT ROWID")
 
     def close(self) -> None:
         self._db.close()
