@@ -3,6 +3,7 @@ log in to it or call its API, and the corrections people make in it."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -45,10 +46,18 @@ def serve(
     uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
 
 
-def _users():
-    from listener.web.users import Users
+@contextmanager
+def _users(command: str):
+    """The users file for one command: a UserError becomes that command's one-line error, and it is closed."""
+    from listener.web.users import UserError, Users
 
-    return Users.open(settings())
+    users = Users.open(settings())
+    try:
+        yield users
+    except UserError as err:
+        fail(command, str(err))
+    finally:
+        users.close()
 
 
 @user_app.command("add")
@@ -59,41 +68,24 @@ def user_add(
                                  envvar="LISTENER_NEW_PASSWORD", help="Asked for when not given (never echoed)."),
 ):
     """Add a user, or change an existing user's role and password."""
-    from listener.web.users import UserError
-
-    users = _users()
-    try:
+    with _users("user add") as users:
         users.add(name, password, role)
-    except UserError as err:
-        fail("user add", str(err))
-    finally:
-        users.close()
     _out.print(f"user {name} saved as {role}", markup=False, highlight=False)
 
 
 @user_app.command("list")
 def user_list():
     """List the users and their roles."""
-    users = _users()
-    try:
+    with _users("user list") as users:
         for name, role in users.list():
             _out.print(f"{name}\t{role}", markup=False, highlight=False)
-    finally:
-        users.close()
 
 
 @user_app.command("remove")
 def user_remove(name: str = typer.Argument(..., help="The login name.")):
     """Remove a user and end their sessions."""
-    from listener.web.users import UserError
-
-    users = _users()
-    try:
+    with _users("user remove") as users:
         users.remove(name)
-    except UserError as err:
-        fail("user remove", str(err))
-    finally:
-        users.close()
     _out.print(f"user {name} removed", markup=False, highlight=False)
 
 
@@ -103,15 +95,8 @@ def token_add(
     label: str = typer.Option("", help="What the token is for, e.g. 'nightly export'."),
 ):
     """Make an API token and print it once (only its hash is kept). Send it as `Authorization: Bearer TOKEN`."""
-    from listener.web.users import UserError
-
-    users = _users()
-    try:
+    with _users("user token add") as users:
         token_id, token = users.add_token(name, label)
-    except UserError as err:
-        fail("user token add", str(err))
-    finally:
-        users.close()
     _out.print(f"token {token_id} for {name} (shown once, keep it secret):", markup=False, highlight=False)
     print(token)
 
@@ -121,28 +106,18 @@ def token_list():
     """List API tokens (id, user, label, last used); the tokens themselves are not kept."""
     from datetime import datetime, timezone
 
-    users = _users()
-    try:
+    with _users("user token list") as users:
         for t in users.tokens():
             used = datetime.fromtimestamp(t.last_used, timezone.utc).isoformat(timespec="seconds") \
                 if t.last_used else "never"
             _out.print(f"{t.id}\t{t.name}\t{t.label}\t{used}", markup=False, highlight=False)
-    finally:
-        users.close()
 
 
 @token_app.command("revoke")
 def token_revoke(token_id: int = typer.Argument(..., help="The token's id (see `listener user token list`).")):
     """Revoke an API token: it stops working at once."""
-    from listener.web.users import UserError
-
-    users = _users()
-    try:
+    with _users("user token revoke") as users:
         users.revoke_token(token_id)
-    except UserError as err:
-        fail("user token revoke", str(err))
-    finally:
-        users.close()
     _out.print(f"token {token_id} revoked", markup=False, highlight=False)
 
 
