@@ -185,3 +185,18 @@ def test_loading_a_scorer_does_not_import_training():
             "print(sorted(m for m in sys.modules if m in ('listener.nlp.finetune', 'listener.nlp.train')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_binary_sets_are_learned_between_negative_and_positive_only():
+    from listener.nlp.finetune import binary_lines, mask_neutral
+
+    sets = ["sst2", "sst2", "tweets", "tweets", "tweets", "own"]
+    y = np.array([0, 2, 0, 1, 2, 0])  # "own" has one line and no neutral: binary too, by its train part
+    assert binary_lines(sets, y).tolist() == [True, True, False, False, False, True]
+    logits = torch.tensor([[1.0, 3.0, 0.5], [1.0, 3.0, 0.5]])
+    rows = np.array([True, False])
+    loss = torch.nn.functional.cross_entropy(mask_neutral(logits, rows), torch.tensor([0, 0]), reduction="none")
+    two_way = -torch.log_softmax(torch.tensor([1.0, 0.5]), 0)[0]
+    assert torch.isclose(loss[0], two_way)  # the neutral logit, however high, costs a binary line nothing
+    assert torch.isclose(loss[1], torch.nn.functional.cross_entropy(logits[1:], torch.tensor([0])))
+    assert mask_neutral(logits, np.array([False, False])) is logits

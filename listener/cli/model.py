@@ -80,6 +80,9 @@ def train(
     epochs: float = typer.Option(2.0, min=0.01, help="Passes over the weighted train part, at most (training "
                                  "stops early when the dev parts stop improving)."),
     finetune_per_set: int = typer.Option(12000, min=0, help="Train lines kept per set for fine-tuning (0 = all)."),
+    binary_two_way: bool = typer.Option(False, "--binary-two-way", help="Fine-tuning: learn the lines of a set "
+                                        "without neutral labels between negative and positive only (neutral is "
+                                        "then learned only from sets that label it)."),
     restart: bool = typer.Option(False, "--restart", help="Ignore a fine-tuning checkpoint of an interrupted "
                                  "run with the same data and options (by default it resumes)."),
     json_output: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
@@ -129,7 +132,8 @@ def train(
                                   progress=progress, only=only)
         if do_finetune:
             report["finetune"] = _run_finetune(bar, data, Path(report["heads"]), layers, epochs,
-                                               finetune_per_set or None, max_dev, restart)
+                                               finetune_per_set or None, max_dev, restart,
+                                               binary_two_way)
         elif finetune is False:
             from listener.nlp.branch import BRANCH_CARD, BRANCH_WEIGHTS
 
@@ -171,7 +175,7 @@ def _heads_for_branch(output: Optional[Path]) -> Path:
 
 
 def _run_finetune(bar, data: list[Path], folder: Path, layers: int, epochs: float, per_set: Optional[int],
-                  max_dev: int, restart: bool) -> dict:
+                  max_dev: int, restart: bool, binary_two_way: bool = False) -> dict:
     """Fine-tune the sentiment branch with a progress bar: caching states, then steps with loss and dev score."""
     from listener.nlp.finetune import FinetuneOptions, run_finetune
 
@@ -194,7 +198,7 @@ def _run_finetune(bar, data: list[Path], folder: Path, layers: int, epochs: floa
             detail += f" loss {r['loss']:.3f}" + (f" best dev {r['best']:.3f}" if r.get("best", -1) >= 0 else "")
         bar.update(tasks[stage], completed=r["step"], total=r.get("steps") or 1, rate=detail)
 
-    opts = FinetuneOptions(k=layers, epochs=epochs)
+    opts = FinetuneOptions(k=layers, epochs=epochs, binary_two_way=binary_two_way)
     return run_finetune(data or None, folder, opts, max_per_set=per_set, max_dev=max_dev, resume=not restart,
                         report=report)
 

@@ -55,6 +55,11 @@ class FinetuneOptions:
     max_steps: int | None = None  # a cap (tests, quick runs)
     init: str | None = None  # a folder with a branch (same k) to continue from, instead of the base layers
     mix: float = 0.5  # share of the branch in the scored probabilities (the rest: the head; see branch.py)
+    # A set whose train part has no neutral line (sst2, snappfood) says which side a text is on, not whether
+    # it holds an opinion: with this on, its lines are learned between negative and positive only (the
+    # neutral logit is masked out of their loss), as evaluation decides them, and neutral is learned only
+    # from the sets that label it.
+    binary_two_way: bool = False
 
 
 def _fingerprint(opts: FinetuneOptions, train: Sequence[Example], key: str) -> str:
@@ -146,6 +151,24 @@ def dev_score(logits: np.ndarray, examples: Sequence[Example]) -> tuple[float, d
     return float(np.mean(list(per_set.values()))), per_set
 
 
+def binary_lines(sets: Sequence[str], y: np.ndarray) -> np.ndarray:
+    """True for the lines of a set with no neutral line among `y` (labels 0/1/2): binary data."""
+    sets = np.asarray(sets)
+    three_way = {name for name in set(sets.tolist()) if np.any(y[sets == name] == 1)}
+    return np.array([name not in three_way for name in sets.tolist()], dtype=bool)
+
+
+def mask_neutral(logits, rows: np.ndarray):
+    """The logits with the neutral one at -inf on `rows`: their softmax (and loss) is negative vs positive."""
+    import torch
+
+    if not rows.any():
+        return logits
+    mask = torch.zeros_like(logits)
+    mask[torch.from_numpy(rows), 1] = float("-inf")
+    return logits + mask
+
+
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     from listener.nlp.heads import softmax
 
@@ -217,6 +240,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
     cache_seconds = time.perf_counter() - started
 
     y = np.array([e.sentiment_index for e in fit])
+    binary = binary_lines([e.set or "?" for e in fit], y) if opts.binary_two_way else np.zeros(len(y), bool)
     weights = example_weights([e.set or "?" for e in fit], y, opts.set_power)
     probs = weights / weights.sum()
     steps = opts.max_steps or max(1, int(opts.epochs * len(fit) / opts.batch_size))
@@ -281,7 +305,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
             target = torch.from_numpy(y[idx])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
                 logits = module(hidden if autocast else hidden.float(), mask)
-            loss = loss_fn(logits.float(), target)
+            loss = loss_fn(mask_neutral(logits.float(), binary[idx]), target)
             optim.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
