@@ -83,7 +83,7 @@ class CountSpikeDetector:
     def learn(self, t: float, value: float) -> None:
         """Learn from a bucket without scoring it (replaying history before a check)."""
         if self._same_time is not None:
-            self._same_time.add(value)
+            self._same_time.add(value, self.baseline.inv_r)
         self._trail.add(self.baseline, t, value)
         self.baseline.update(t, value)
         if self.confirm > 1:
@@ -128,14 +128,15 @@ class CountSpikeDetector:
             found = self._same_time.window(value, fraction) if ready else None
             if found is not None and found[0] > found[1]:
                 obs, exp, spread = found
-                # never narrower than the seasonal model's spread for a sum of this many buckets
+                # never narrower than the seasonal model's spread for a sum of this many buckets, as it was
+                # before the window began (the window's own burst would otherwise widen it)
                 size = self._same_time.size
-                dispersion = max(spread, self.baseline.inv_r / self.dispersion_divisor(size))
+                dispersion = max(spread, self._same_time.inv_r_before(self.baseline.inv_r) / self.dispersion_divisor(size))
                 p = min(1.0, nbinom_sf(obs, exp, dispersion) * (len(self.windows) + 1))
                 if p < best.p:
                     best = Score(t, obs, exp, p, p_to_z(p), size, True, t - (size - 1) * self.step, size * self.step)
             if fraction >= 1.0:
-                self._same_time.add(value)
+                self._same_time.add(value, self.baseline.inv_r)
         if fraction >= 1.0:
             self.baseline.update(t, value)
             if self.confirm > 1:
@@ -166,6 +167,7 @@ class SameTimeWindow:
         self.per_day = per_day
         self.values: deque[float] = deque(maxlen=size)
         self.running = 0.0  # the sum of `values`
+        self.inv_rs: deque[float] = deque(maxlen=size)  # the model's over-dispersion before each of them
         # the window's sum at every past bucket (nan before the window was full), WEEKS weeks of them, in a
         # ring (a deque's middle is slow to index)
         self.sums: list[float] = [math.nan] * (self.WEEKS * 7 * per_day)
@@ -179,10 +181,16 @@ class SameTimeWindow:
             return None
         return cls(max(1, int(round(seconds / step))), int(round(per_day)))
 
-    def add(self, value: float) -> None:
+    def inv_r_before(self, now: float) -> float:
+        """The seasonal model's over-dispersion before the window's first bucket (`now`: before the current one)."""
+        return self.inv_rs[-(self.size - 1)] if self.size > 1 else now
+
+    def add(self, value: float, inv_r: float) -> None:
+        """Add a bucket's count, with the seasonal model's over-dispersion before it learned from it."""
         if len(self.values) == self.size:
             self.running -= self.values[0]
         self.values.append(float(value))
+        self.inv_rs.append(inv_r)
         self.running += float(value)
         self.sums[self.count % len(self.sums)] = self.running if len(self.values) == self.size else math.nan
         self.count += 1
@@ -198,8 +206,9 @@ class SameTimeWindow:
         return (past[mid] if len(past) % 2 else 0.5 * (past[mid - 1] + past[mid])), past
 
     def window(self, value: float, fraction: float = 1.0) -> tuple[float, float, float] | None:
-        """(observed, expected, over-dispersion) for the window ending with this bucket, or None (too little
-        history). A bucket still filling counts as `fraction` of one in the expected sum."""
+        """(observed, expected, over-dispersion) for the window ending with this bucket; None with too little
+        history or when the window is not above the last days' median (nothing to score). A bucket still
+        filling counts as `fraction` of one in the expected sum."""
         if len(self.values) < self.size - 1:
             return None
         observed = self.running + float(value) - (self.values[0] if len(self.values) == self.size else 0.0)
