@@ -70,6 +70,8 @@ class CountSpikeDetector:
         self._trail = _Trail(self.windows[-1] + 1)
         self._single_p: deque[float] = deque(maxlen=self.confirm - 1)
         self._same_time = SameTimeWindow.for_step(step, same_time_window) if same_time_window else None
+        # the windows each bucket is judged in: the Bonferroni factor of every window's tail probability
+        self.looked_at = len(self.windows) + (self._same_time is not None)
 
     @property
     def ready(self) -> bool:
@@ -117,7 +119,7 @@ class CountSpikeDetector:
                     typical = self.quiet_floor * self._trail.typical(window)
                     if typical > exp:
                         dispersion *= (typical / exp) ** 2
-                p = min(1.0, nbinom_sf(obs, exp, dispersion) * len(self.windows))
+                p = min(1.0, nbinom_sf(obs, exp, dispersion) * self.looked_at)
                 if window == 1 and self.confirm > 1:
                     # persistence: the bucket AND the ones before it must each be unusual
                     single_p = p
@@ -132,7 +134,7 @@ class CountSpikeDetector:
                 # before the window began (the window's own burst would otherwise widen it)
                 size = self._same_time.size
                 dispersion = max(spread, self._same_time.inv_r_before(self.baseline.inv_r) / self.dispersion_divisor(size))
-                p = min(1.0, nbinom_sf(obs, exp, dispersion) * (len(self.windows) + 1))
+                p = min(1.0, nbinom_sf(obs, exp, dispersion) * self.looked_at)
                 if p < best.p:
                     best = Score(t, obs, exp, p, p_to_z(p), size, True, t - (size - 1) * self.step, size * self.step)
             if fraction >= 1.0:
