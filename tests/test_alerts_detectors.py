@@ -219,6 +219,17 @@ def test_same_time_is_not_moved_by_one_earlier_incident_and_waits_for_history():
     assert window.window(50, fraction=0.25)[1] == pytest.approx(10 * 1.25 / 2)
 
 
+def test_same_time_leaves_hours_that_are_usually_near_empty_to_the_short_windows():
+    window = SameTimeWindow(size=2, per_day=4)
+    for i in range(4 * 15):
+        window.add(i % 2 * 9, 0.01)  # 0, 9, 0, 9: nine mentions in a window, below SameTimeWindow.MIN_EXPECTED
+    assert window.window(200) is None
+    window = SameTimeWindow(size=2, per_day=4)
+    for i in range(4 * 15):
+        window.add(i % 2 * 10, 0.01)
+    assert window.window(200)[:2] == (210, pytest.approx(10))  # the last bucket (10) and this one
+
+
 def test_confirm_ignores_a_lone_bucket_but_raises_a_burst_that_persists():
     values = seasonal_series(6)
     at = 24 * 5 + 3  # 03:00, a quiet hour

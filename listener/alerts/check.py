@@ -157,7 +157,7 @@ def evaluate_counts(store: Store, state: AlertState, project: Project, subject: 
         # expected counts follow a 2 h level (see SeasonalBaseline.fast_half_life): a story that grows over
         # an afternoon is its own new normal, not a spike every quarter hour (NAB realTweets 55 -> 65)
         # and the last three windows are compared with the same hours of recent days and weeks: a story
-        # that lifts volume for an afternoon, which that level follows (NAB realTweets 72.3 -> 76.5)
+        # that lifts volume for an afternoon, which that level follows (NAB realTweets 72.3 -> 76.8)
         detector = CountSpikeDetector(step=step, windows=(n, 3 * n), tz=tz, fast_half_life=FAST_LEVEL_HALF_LIFE,
                                       same_time_window=3 * n * step)
     elif rule.metric == "drop":

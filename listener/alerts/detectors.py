@@ -158,11 +158,15 @@ class SameTimeWindow:
     on the same weekday of the last WEEKS weeks (a Saturday night is compared with Saturday nights, not
     with quiet weekday nights). Medians, so one earlier incident at that hour does not raise the bar. The
     spread is that of the sums the median was taken from (median absolute deviation, as negative-binomial
-    over-dispersion). Silent until DAYS days and MIN_WEEKS weeks of history exist."""
+    over-dispersion). Silent until DAYS days and MIN_WEEKS weeks of history exist, and where those hours
+    usually hold fewer than MIN_EXPECTED mentions (the policy's default min_volume): a median of a week of
+    near-empty afternoons says little, and the short windows, with their quiet-hour floor, judge sparse
+    subjects."""
 
     DAYS = 7
     WEEKS = 4
     MIN_WEEKS = 2
+    MIN_EXPECTED = 10.0
 
     def __init__(self, size: int, per_day: int):
         self.size = size
@@ -209,7 +213,8 @@ class SameTimeWindow:
 
     def window(self, value: float, fraction: float = 1.0) -> tuple[float, float, float] | None:
         """(observed, expected, over-dispersion) for the window ending with this bucket; None with too little
-        history or when the window is not above the last days' median (nothing to score). A bucket still
+        history, when those hours are usually near-empty, or when the window is not above the last days'
+        median (nothing to score). A bucket still
         filling counts as `fraction` of one in the expected sum."""
         if len(self.values) < self.size - 1:
             return None
@@ -222,7 +227,8 @@ class SameTimeWindow:
         if len(weeks) < self.MIN_WEEKS:
             return None
         median, past = (daily, days) if daily >= weekly else (weekly, weeks)
-        median = max(median, 1e-3)
+        if median < self.MIN_EXPECTED:
+            return None
         mad = 1.4826 * sorted(abs(x - median) for x in past)[len(past) // 2]  # ~ sd for a normal
         spread = max((mad * mad - median) / (median * median), 0.0)  # var = mu + inv_r * mu^2
         return observed, median * scale, spread
