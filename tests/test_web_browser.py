@@ -202,6 +202,8 @@ def test_admin_page_in_chromium(served, page):
 
 def test_a_viewer_makes_and_revokes_their_own_token_in_chromium(served, page):
     web, base = served
+    console_errors = []  # e.g. "Failed to load resource" for a missing /favicon.ico on every page
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     page.goto(base + "/login")
     page.fill("input[name=name]", "vera")  # a viewer: no admin page, but her own tokens
     page.fill("input[name=password]", "correct horse battery")
@@ -224,3 +226,4 @@ def test_a_viewer_makes_and_revokes_their_own_token_in_chromium(served, page):
     page.wait_for_url(base + "/tokens")
     assert "No tokens." in page.locator("table#tokens").inner_text()
     assert web.users.token_session(token) is None
+    assert console_errors == []
