@@ -83,7 +83,7 @@ class Corrections:
 
     def record(self, store: Store, mention_id: str, user: str, sentiment: str | None = None,
                topics: Iterable[str] | None = None) -> tuple[Correction, Mention]:
-        """Store a correction and write it into the mention (sentiment with probability 1: a person said so)."""
+        """Store a correction and write it into the mention (see `person_says`)."""
         if sentiment is not None and sentiment not in SENTIMENT_LABELS:
             raise CorrectionError(f"sentiment: expected one of {', '.join(SENTIMENT_LABELS)}, got {sentiment!r}")
         clean = None
@@ -106,7 +106,7 @@ class Corrections:
                  now.isoformat(timespec="seconds")))
         update = {}
         if sentiment is not None:
-            update["sentiment"] = Sentiment(label=sentiment, score=1.0)
+            update["sentiment"] = person_says(mention.sentiment, sentiment)
         if clean is not None:
             update["topics"] = list(clean)
         mention = mention.model_copy(update=update)
@@ -130,7 +130,7 @@ class Corrections:
             if correction is None:
                 continue
             if correction.sentiment is not None:
-                mention.sentiment = Sentiment(label=correction.sentiment, score=1.0)
+                mention.sentiment = person_says(mention.sentiment, correction.sentiment)
             if correction.topics is not None:
                 mention.topics = list(correction.topics)
             changed += 1
@@ -144,6 +144,14 @@ class Corrections:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def person_says(model: Sentiment | None, label: str) -> Sentiment:
+    """A person's label over what the model said: probability 1 for it and `corrected` set, the model's own
+    probabilities kept beside it, so the mention shows both and neither is taken for the other."""
+    if model is None:
+        return Sentiment(label=label, score=1.0, corrected=True)
+    return model.corrected_to(label)
 
 
 def _correction(row) -> Correction:
