@@ -2,7 +2,8 @@
 
 A correction is stored in `corrections.db` in the data folder (a sidecar, so it survives a re-score and works
 the same over SQLite and Elasticsearch) and also written into the stored mention, so searches, charts and
-alerts count it at once. A person's word outlasts the model's: `Corrections.apply` puts it back on mentions that
+alerts count it at once: the person's label, marked `corrected`, beside the model's own probabilities, which
+are kept (so the page shows both and the probabilities never pass for the person's). A person's word outlasts the model's: `Corrections.apply` puts it back on mentions that
 were just scored again, which the pipeline does for every batch (a mention fetched again from its source) and
 `listener rescore` does after a retrain. `export_corrections` writes the labelled JSON Lines that `listener model train --data`
 reads (set "corrections", split "train"); the text comes from the store at export time, so a mention deleted

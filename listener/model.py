@@ -170,7 +170,9 @@ class Sentiment(BaseModel):
         total = sum(values)
         if not (all(v >= 0.0 for v in values) and 0.0 < total < float("inf")):  # also refuses nan
             raise ValueError(f"probabilities must be non-negative numbers, not all 0, got {values}")
-        values = [round(v / total, 4) for v in values]
+        if abs(total - 1.0) > 1e-3:  # scores, not probabilities yet (left alone otherwise: applying this
+            values = [v / total for v in values]  # to its own rounded output gives the same Sentiment)
+        values = [round(v, 4) for v in values]
         negative, _, positive = values
         if is_mixed(negative, positive) and positive - negative <= MIXED_NEGATIVE_MARGIN:
             i = 0

@@ -125,3 +125,14 @@ def test_a_correction_keeps_the_models_probabilities_and_says_it_is_a_persons():
     person = model.corrected_to("negative")
     assert (person.label, person.score, person.corrected) == ("negative", 1.0, True)
     assert person.probabilities == model.probabilities
+
+
+def test_the_rule_applied_to_its_own_output_gives_the_same_sentiment():
+    import random
+
+    rng = random.Random(3)
+    for _ in range(500):
+        raw = [rng.random() for _ in range(3)]
+        first = Sentiment.from_probabilities([v / sum(raw) for v in raw])
+        p = first.probabilities
+        assert Sentiment.from_probabilities([p.negative, p.neutral, p.positive]) == first
