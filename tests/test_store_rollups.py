@@ -294,6 +294,8 @@ def test_an_existing_store_gets_its_summaries_when_opened(tmp_path):
     raw = sqlite3.connect(path)
     for table in ("rollup_counts", "rollup_authors", "rollup_author_ids"):
         raw.execute(f"DROP TABLE {table}")
+    for label in ("negative", "neutral", "positive"):  # nor the sentiment's probabilities (schema 4)
+        raw.execute(f"ALTER TABLE mentions DROP COLUMN sentiment_{label}")
     raw.execute("UPDATE listener_meta SET value = '2' WHERE key = 'schema_version'")
     raw.commit()
     raw.close()

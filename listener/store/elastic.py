@@ -50,7 +50,7 @@ from datetime import datetime, timezone
 from typing import Iterator, Literal, Sequence
 from zoneinfo import ZoneInfo
 
-from listener.model import Mention
+from listener.model import MIXED_MIN, SENTIMENT_LABELS, Mention
 from listener.store import register
 from listener.store.base import (
     INTERVALS, TERM_FIELDS, ErasureIncomplete, Filters, Hit, InvalidCursor, Page, QueryTooSlow, SchemaMismatch,
@@ -62,8 +62,9 @@ from listener.store.elastic_connect import (  # noqa: F401  (parse_url, DEFAULT_
 
 #: the index layout this code writes and reads; kept in the mapping's _meta and checked when a store opens.
 #: 1: the first layout (no _meta); 2: index_prefixes on title/body, index behind an alias, shard settings;
-#: 3: `thread_id` indexed, so a mention page finds its conversation with one term query.
-SCHEMA_VERSION = 3
+#: 3: `thread_id` indexed, so a mention page finds its conversation with one term query;
+#: 4: the sentiment's three probabilities (sentiment_negative/_neutral/_positive, for Filters.mixed).
+SCHEMA_VERSION = 4
 #: search pages count matches up to here (Page.total_exact False beyond it)
 TRACK_TOTAL_HITS = 10_000
 #: at most this many buckets in a time series (as the SQLite store); the cluster's search.max_buckets also caps it
@@ -114,6 +115,8 @@ MAPPINGS: dict = {
         "published_at": {"type": "date", "format": "epoch_second"},
         "sentiment": _KEYWORD,
         "sentiment_score": {"type": "double"},
+        # the model's probabilities; absent when unscored or scored before they were kept
+        **{f"sentiment_{label}": {"type": "double"} for label in SENTIMENT_LABELS},
         "rating": {"type": "double"},
         "brands": _KEYWORD,
         "topics": _KEYWORD,
@@ -171,11 +174,13 @@ def index_document(mention: Mention) -> dict:
     from listener.query.elastic import index_fields
 
     doc = {"id": mention.id, **index_fields(mention)}
+    probabilities = mention.sentiment.probabilities if mention.sentiment else None
     original = mention.duplicate_of is None
     doc.update({
         "published_at": _epoch(mention.published_at),
         "sentiment": mention.sentiment.label if mention.sentiment else "unscored",
         "sentiment_score": mention.sentiment.score if mention.sentiment else None,
+        **{f"sentiment_{label}": probabilities.get(label) if probabilities else None for label in SENTIMENT_LABELS},
         "rating": mention.rating,
         "brands": list(mention.brands),
         "topics": list(mention.topics),
@@ -233,6 +238,8 @@ def filter_clauses(filters: Filters) -> list[dict]:
         rating["lte"] = filters.rating_max
     if rating:
         out.append({"range": {"rating": rating}})
+    if filters.mixed:
+        out += [{"range": {f"sentiment_{label}": {"gte": MIXED_MIN}}} for label in ("negative", "positive")]
     return out
 
 

@@ -305,7 +305,7 @@ def forget_author_number(db, author_id: str) -> None:
 
 def counts_cube(filters: Filters, field: str | None) -> int | None:
     """The cube that answers counts of `filters` split by `field` (None: not split) exactly, or None."""
-    if (filters.query and filters.query.strip()) or filters.authors:
+    if (filters.query and filters.query.strip()) or filters.authors or filters.mixed:
         return None
     if field is not None and (field not in DIMS or field in _RANGE):
         return None
@@ -323,7 +323,7 @@ def counts_cube(filters: Filters, field: str | None) -> int | None:
 
 def authors_answerable(filters: Filters) -> bool:
     return not ((filters.query and filters.query.strip()) or filters.topics or filters.authors or filters.brands
-                or filters.langs or filters.rating_min is not None or filters.rating_max is not None)
+                or filters.langs or filters.rating_min is not None or filters.rating_max is not None or filters.mixed)
 
 
 def _conditions(filters: Filters, dims: Iterable[str], unkept: Iterable[str] = ()) -> tuple[str, list]:
