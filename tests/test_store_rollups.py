@@ -258,7 +258,9 @@ def test_a_schema_3_store_gains_domain_and_rating_summaries_when_opened(tmp_path
                                     topic TEXT, dup INTEGER NOT NULL, day INTEGER NOT NULL, slots BLOB NOT NULL);
         INSERT INTO rollup_counts SELECT cube, brand, source, lang, sentiment, topic, dup, day, slots FROM newer
             WHERE cube < 32;
-        DROP TABLE newer;""")
+        DROP TABLE newer;
+        ALTER TABLE mentions DROP COLUMN sentiment_negative; ALTER TABLE mentions DROP COLUMN sentiment_neutral;
+        ALTER TABLE mentions DROP COLUMN sentiment_positive;  -- schema 5's probabilities""")
     raw.execute("UPDATE listener_meta SET value = '3' WHERE key = 'schema_version'")
     raw.commit()
     raw.close()
