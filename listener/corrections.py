@@ -2,7 +2,8 @@
 
 A correction is stored in `corrections.db` in the data folder (a sidecar, so it survives a re-score and works
 the same over SQLite and Elasticsearch) and also written into the stored mention, so searches, charts and
-alerts count it at once. A person's word outlasts the model's: `Corrections.apply` puts it back on mentions that
+alerts count it at once: the person's label, marked `corrected`, beside the model's own probabilities, which
+are kept (so the page shows both and the probabilities never pass for the person's). A person's word outlasts the model's: `Corrections.apply` puts it back on mentions that
 were just scored again, which the pipeline does for every batch (a mention fetched again from its source) and
 `listener rescore` does after a retrain. `export_corrections` writes the labelled JSON Lines that `listener model train --data`
 reads (set "corrections", split "train"); the text comes from the store at export time, so a mention deleted
@@ -83,7 +84,7 @@ class Corrections:
 
     def record(self, store: Store, mention_id: str, user: str, sentiment: str | None = None,
                topics: Iterable[str] | None = None) -> tuple[Correction, Mention]:
-        """Store a correction and write it into the mention (sentiment with probability 1: a person said so)."""
+        """Store a correction and write it into the mention (see `person_says`)."""
         if sentiment is not None and sentiment not in SENTIMENT_LABELS:
             raise CorrectionError(f"sentiment: expected one of {', '.join(SENTIMENT_LABELS)}, got {sentiment!r}")
         clean = None
@@ -106,7 +107,7 @@ class Corrections:
                  now.isoformat(timespec="seconds")))
         update = {}
         if sentiment is not None:
-            update["sentiment"] = Sentiment(label=sentiment, score=1.0)
+            update["sentiment"] = person_says(mention.sentiment, sentiment)
         if clean is not None:
             update["topics"] = list(clean)
         mention = mention.model_copy(update=update)
@@ -130,7 +131,7 @@ class Corrections:
             if correction is None:
                 continue
             if correction.sentiment is not None:
-                mention.sentiment = Sentiment(label=correction.sentiment, score=1.0)
+                mention.sentiment = person_says(mention.sentiment, correction.sentiment)
             if correction.topics is not None:
                 mention.topics = list(correction.topics)
             changed += 1
@@ -144,6 +145,14 @@ class Corrections:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def person_says(model: Sentiment | None, label: str) -> Sentiment:
+    """A person's label over what the model said: probability 1 for it and `corrected` set, the model's own
+    probabilities kept beside it, so the mention shows both and neither is taken for the other."""
+    if model is None:
+        return Sentiment(label=label, score=1.0, corrected=True)
+    return model.corrected_to(label)
 
 
 def _correction(row) -> Correction:

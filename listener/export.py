@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from listener.config import Settings
+from listener.model import SENTIMENT_LABELS
 from listener.safety import safe_link, spreadsheet_cell
 from listener.runtime import open_settings_store
 from listener.store.base import Filters
 
-CSV_COLUMNS = ["id", "published_at", "source", "brands", "lang", "sentiment", "sentiment_score", "topics",
-               "rating", "author_name", "author_id", "title", "text", "url", "domain", "score", "replies",
+# The model's three probabilities follow the label: blank where a mention was scored before they were kept.
+# `sentiment_mixed` is the rule of listener.model.MIXED_MIN; `sentiment_corrected` says a person set the label
+# (the probabilities stay the model's).
+CSV_COLUMNS = ["id", "published_at", "source", "brands", "lang", "sentiment", "sentiment_score",
+               "sentiment_negative", "sentiment_neutral", "sentiment_positive", "sentiment_mixed",
+               "sentiment_corrected", "topics", "rating", "author_name", "author_id", "title", "text", "url", "domain", "score", "replies",
                "duplicate_of"]
 
 
@@ -23,11 +28,20 @@ def csv_row(mention) -> list:
     return [spreadsheet_cell(cell) for cell in _csv_values(mention)]
 
 
+def _probability_cells(sentiment) -> list:
+    if sentiment is None:
+        return ["", "", "", "", ""]
+    p = sentiment.probabilities
+    cells = [f"{p.get(label):.4f}" if p else "" for label in SENTIMENT_LABELS]
+    return [*cells, "yes" if sentiment.mixed else "no", "yes" if sentiment.corrected else "no"]
+
+
 def _csv_values(mention) -> list:
     return [
         mention.id, mention.published_at.isoformat(), mention.source, ";".join(mention.brands), mention.lang or "",
         mention.sentiment.label if mention.sentiment else "",
         f"{mention.sentiment.score:.3f}" if mention.sentiment else "",
+        *_probability_cells(mention.sentiment),
         ";".join(mention.topics), "" if mention.rating is None else mention.rating, mention.author_name or "",
         mention.author_id or "", mention.title or "", mention.text, safe_link(mention.url) or "", mention.domain or "",
         "" if mention.score is None else mention.score, "" if mention.replies is None else mention.replies,

@@ -62,7 +62,7 @@ _SENTIMENTS = ("negative", "neutral", "positive", "unscored")
 
 
 def build_filters(query: str, brands, sources, langs, sentiments, topics, since, until, rating_min, rating_max,
-                  duplicates: bool) -> Filters:
+                  duplicates: bool, mixed: bool = False) -> Filters:
     """Filters from CLI options; the query is parsed now so a syntax error is reported before any work."""
     from listener.query import parse
 
@@ -79,5 +79,5 @@ def build_filters(query: str, brands, sources, langs, sentiments, topics, since,
         brands=tuple(brands), sources=tuple(s.lower() for s in sources), langs=tuple(l.lower() for l in langs),
         sentiments=tuple(sentiments), topics=tuple(topics),
         since=parse_time(since, "--since"), until=parse_time(until, "--until"),
-        rating_min=rating_min, rating_max=rating_max, include_duplicates=duplicates,
+        rating_min=rating_min, rating_max=rating_max, include_duplicates=duplicates, mixed=mixed,
     )

@@ -43,7 +43,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from listener.dedupe import bands as fingerprint_bands
-from listener.model import Mention, Sentiment
+from listener.model import Mention, Sentiment, SentimentProbabilities
 from listener.store.base import INTERVALS, TERM_FIELDS, Filters, Store
 
 UTC = timezone.utc
@@ -145,12 +145,46 @@ class StoreContract:
             lang="en", published_at=datetime(2024, 2, 29, 23, 59, 59, tzinfo=UTC),
             fetched_at=datetime(2024, 3, 1, 0, 0, 1, 123456, tzinfo=UTC), rating=4.5, thread_id="t1", parent_id="p1",
             score=-3, replies=2, views=1000, company_reply="Thanks!", brands=["acme", "globex"],
-            sentiment=sentiment("positive", 0.8125), topics=["price", "support"], fingerprint=FP_B,
+            sentiment=Sentiment(label="positive", score=1.0, corrected=True, probabilities=SentimentProbabilities(
+                negative=0.3125, neutral=0.0625, positive=0.625)), topics=["price", "support"], fingerprint=FP_B,
             extra={"verified": True, "helpful": 3, "nested": {"a": [1, 2.5, None, "x"]}})
         store.upsert([original])
         got = store.get(original.id)
         assert got == original
         assert got.model_dump() == original.model_dump()
+
+    def test_mixed_selects_both_likely_whatever_the_label(self, store):
+        at = datetime(2024, 5, 1, 10, tzinfo=UTC)
+        mixed = mention("mx", "the food was great, the delivery an hour late", lang="en", brands=["acme"],
+                        sentiment=Sentiment.from_probabilities([0.45, 0.10, 0.45]), at=at)
+        items = [
+            mixed,
+            mention("mx-pos", "great but pricey", lang="en", brands=["acme"], at=at + timedelta(hours=1),
+                    sentiment=Sentiment.from_probabilities([0.30, 0.0, 0.70])),  # mixed, labelled positive
+            mention("plain", "great", brands=["acme"], sentiment=Sentiment.from_probabilities([0.05, 0.15, 0.8])),
+            mention("low", "meh", brands=["acme"], sentiment=Sentiment.from_probabilities([0.29, 0.42, 0.29])),
+            mention("old", "scored before probabilities were kept", brands=["acme"], sentiment=sentiment("negative")),
+            mention("none", "unscored", brands=["acme"]),
+            mention("corrected", "a person said positive", brands=["acme"],
+                    sentiment=Sentiment.from_probabilities([0.4, 0.2, 0.4]).corrected_to("positive")),
+            mention("dup", "the food was great, the delivery an hour late (repost)", brands=["acme"], at=at,
+                    sentiment=Sentiment.from_probabilities([0.45, 0.10, 0.45]), duplicate_of=mixed.id),
+        ]
+        store.upsert(items)
+        only = Filters(mixed=True)
+        assert sorted(keys(store.iter_mentions(only))) == ["corrected", "mx", "mx-pos"]
+        assert store.count(only) == 3 and store.search(only).total == 3
+        assert sorted(keys(store.iter_mentions(Filters(mixed=True, include_duplicates=True)))) == [
+            "corrected", "dup", "mx", "mx-pos"]
+        assert dict(store.terms(only, "sentiment")) == {"negative": 1, "positive": 2}
+        assert keys(store.search(Filters(mixed=True, sentiments=("negative",), brands=("acme",))).hits) == ["mx"]
+        assert sum(v["all"] for _, v in store.timeseries(only)) == 3
+        assert store.count(Filters(mixed=True, query="delivery")) == 1
+        got = store.get(items[1].id).sentiment
+        assert got.mixed and got.label == "positive" and got.probabilities.get("negative") == 0.3
+        # a re-score that is no longer mixed leaves the selection
+        store.upsert([mixed.model_copy(update={"sentiment": Sentiment.from_probabilities([0.9, 0.05, 0.05])})])
+        assert sorted(keys(store.iter_mentions(only))) == ["corrected", "mx-pos"]
 
     def test_get_missing_is_none(self, store, data):
         assert store.get("no-such-id") is None

@@ -110,3 +110,22 @@ def test_every_command_is_in_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert len(commands) >= 13
     assert sorted(name for name in commands if f"listener {name}" not in readme) == []
+
+
+def test_search_and_export_select_mixed_mentions(run, tmp_path):
+    mixed = {"source": "trustpilot", "native_id": "mx", "text": "Nimbus app is great, the refund was late",
+             "published_at": "2026-11-01T10:00:00Z", "rating": 3, "sentiment": {
+                 "label": "negative", "score": 0.45,
+                 "probabilities": {"negative": 0.45, "neutral": 0.1, "positive": 0.45}}}
+    plain = {**mixed, "native_id": "p", "text": "Nimbus refund was late", "sentiment": {
+        "label": "negative", "score": 0.9, "probabilities": {"negative": 0.9, "neutral": 0.05, "positive": 0.05}}}
+    path = tmp_path / "m.jsonl"
+    path.write_text(json.dumps(mixed) + "\n" + json.dumps(plain) + "\n", encoding="utf-8")
+    assert run("ingest", str(path), "--no-score").exit_code == 0
+    shown = run("search", "nimbus", "--mixed")
+    assert shown.exit_code == 0 and "1 mention(s)" in shown.output and "negative (mixed)" in shown.output
+    assert "2 mention(s)" in run("search", "nimbus").output
+    out = tmp_path / "mixed.csv"
+    assert run("export", "--mixed", "--format", "csv", "-o", str(out)).exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [(r["id"] != "", r["sentiment_negative"], r["sentiment_mixed"]) for r in rows] == [(True, "0.4500", "yes")]

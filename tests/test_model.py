@@ -61,3 +61,78 @@ def test_json_round_trip_keeps_every_field():
                 fingerprint="00ff00ff00ff00ff", company_reply="sorry!", extra={"flair": "help"})
     again = Mention.from_json(m.to_json())
     assert again == m
+
+
+# ---------------------------------------------------------------- sentiment probabilities and "mixed"
+
+from listener.model import MIXED_MIN, MIXED_NEGATIVE_MARGIN, SentimentProbabilities  # noqa: E402
+
+
+def test_sentiment_keeps_all_three_probabilities_and_labels_the_likeliest():
+    s = Sentiment.from_probabilities([0.1, 0.2, 0.7])
+    assert (s.label, s.score) == ("positive", 0.7)
+    assert s.probabilities == SentimentProbabilities(negative=0.1, neutral=0.2, positive=0.7)
+    assert not s.mixed and not s.corrected
+    assert Sentiment.from_probabilities([0.2, 0.6, 0.2]).label == "neutral"
+
+
+@pytest.mark.parametrize("probs, label, mixed", [
+    ([0.40, 0.15, 0.45], "negative", True),   # praise and complaint, positive barely ahead: the complaint wins
+    ([0.30, 0.40, 0.30], "negative", True),   # torn between praise and complaint: not "neutral"
+    ([0.30, 0.00, 0.70], "positive", True),   # mixed, but positive leads by far more than the margin
+    ([0.29, 0.06, 0.65], "positive", False),  # below MIXED_MIN: not substantial
+    ([0.25, 0.40, 0.35], "neutral", False),   # negative too small: the most likely class
+    ([0.55, 0.10, 0.35], "negative", True),
+])
+def test_mixed_rule(probs, label, mixed):
+    s = Sentiment.from_probabilities(probs)
+    assert (s.label, s.mixed) == (label, mixed)
+    assert s.score == s.probabilities.get(label)
+
+
+def test_mixed_margin_boundary():
+    assert MIXED_NEGATIVE_MARGIN == 0.15 and MIXED_MIN == 0.3  # the cases below sit either side of these
+    assert Sentiment.from_probabilities([0.33, 0.20, 0.47]).label == "negative"  # positive leads by 0.14
+    assert Sentiment.from_probabilities([0.31, 0.20, 0.49]).label == "positive"  # by 0.18
+    assert Sentiment.from_probabilities([0.29, 0.24, 0.47]).label == "positive"  # not mixed at all
+
+
+def test_probabilities_are_normalised_and_refused_when_meaningless():
+    s = Sentiment.from_probabilities([2.0, 1.0, 1.0])  # unnormalised scores become probabilities
+    assert s.probabilities.negative == 0.5 and s.label == "negative"
+    with pytest.raises(ValueError):
+        Sentiment.from_probabilities([0.5, 0.5])
+    with pytest.raises(ValueError):
+        Sentiment.from_probabilities([0.0, 0.0, 0.0])
+    with pytest.raises(ValueError):
+        Sentiment.from_probabilities([float("nan"), 0.5, 0.5])
+    with pytest.raises(ValidationError, match="sum to 1"):
+        SentimentProbabilities(negative=0.5, neutral=0.5, positive=0.5)
+
+
+def test_mixed_is_in_the_json_and_ignored_when_read_back():
+    m = mention(sentiment=Sentiment.from_probabilities([0.45, 0.1, 0.45]))
+    line = m.to_json()
+    assert '"mixed":true' in line and '"negative":0.45' in line
+    back = Mention.from_json(line)
+    assert back == m and back.sentiment.mixed
+    old = Mention.from_json(mention(sentiment=Sentiment(label="negative", score=0.9)).to_json())
+    assert old.sentiment.probabilities is None and not old.sentiment.mixed  # scored before they were kept
+
+
+def test_a_correction_keeps_the_models_probabilities_and_says_it_is_a_persons():
+    model = Sentiment.from_probabilities([0.1, 0.2, 0.7])
+    person = model.corrected_to("negative")
+    assert (person.label, person.score, person.corrected) == ("negative", 1.0, True)
+    assert person.probabilities == model.probabilities
+
+
+def test_the_rule_applied_to_its_own_output_gives_the_same_sentiment():
+    import random
+
+    rng = random.Random(3)
+    for _ in range(500):
+        raw = [rng.random() for _ in range(3)]
+        first = Sentiment.from_probabilities([v / sum(raw) for v in raw])
+        p = first.probabilities
+        assert Sentiment.from_probabilities([p.negative, p.neutral, p.positive]) == first

@@ -52,6 +52,20 @@ def test_clear_sentiment_in_three_languages(scorer, text, lang, label):
     assert 0.5 < mention.sentiment.score <= 1.0
 
 
+def test_every_scored_mention_keeps_the_three_probabilities_its_label_came_from(scorer):
+    from listener.model import SENTIMENT_LABELS, Sentiment
+
+    mentions = [m(text, lang) for text, lang, _ in CASES]
+    mentions.append(m("The pizza was delicious but the delivery took two hours and it arrived cold.", "en"))
+    scorer.score(mentions)
+    for mention in mentions:
+        p = mention.sentiment.probabilities
+        values = [p.get(label) for label in SENTIMENT_LABELS]
+        assert abs(sum(values) - 1.0) < 0.001 and mention.sentiment.score == p.get(mention.sentiment.label)
+        assert mention.sentiment == Sentiment.from_probabilities(values)  # one rule, wherever it is applied
+    assert [x.sentiment.mixed for x in mentions[:len(CASES)]] == [False] * len(CASES)  # clear texts are not mixed
+
+
 def test_topics_from_the_head(scorer):
     mentions = [m("I never get the verification code so I can't log in to my account", "en"),
                 m("they charged me a hidden fee of $15 on a transfer, way too expensive", "en"),

@@ -221,3 +221,18 @@ def test_deploy_api_key_grants_what_the_store_uses():
     assert alert_state["names"] == [ALERT_INDEX_PREFIX + es.DEFAULT_INDEX + "*"]
     assert not (ALERT_INDEX_PREFIX + es.DEFAULT_INDEX).startswith(es.index_template()["index_patterns"][0][:-1])
     assert {"read", "write", "delete", "create_index"} <= set(alert_state["privileges"])
+
+
+def test_documents_carry_the_models_probabilities_and_mixed_is_two_ranges():
+    from listener.model import MIXED_MIN, Sentiment
+
+    m = corpus()[1].model_copy(update={"sentiment": Sentiment.from_probabilities([0.4, 0.2, 0.4])})
+    doc = es.index_document(m)
+    assert (doc["sentiment_negative"], doc["sentiment_neutral"], doc["sentiment_positive"]) == (0.4, 0.2, 0.4)
+    assert es._mention(json.loads(json.dumps(doc))) == m
+    for old in (corpus()[0], corpus()[4]):  # scored before probabilities were kept, and unscored
+        assert es.index_document(old)["sentiment_negative"] is None
+    clauses = es.build_query(Filters(mixed=True))["bool"]["filter"]
+    assert {"range": {"sentiment_negative": {"gte": MIXED_MIN}}} in clauses
+    assert {"range": {"sentiment_positive": {"gte": MIXED_MIN}}} in clauses
+    assert set(es.MAPPINGS["properties"]) >= {"sentiment_negative", "sentiment_neutral", "sentiment_positive"}

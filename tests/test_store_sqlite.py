@@ -14,7 +14,7 @@ from listener.store import sqlite as sqlite_module
 from listener.store.base import Filters
 from listener.store.sqlite import SCHEMA_VERSION, SLOT_BITS, SqliteStore, snippet
 from listener.text import normalise
-from store_contract import StoreContract, corpus, mention
+from store_contract import StoreContract, corpus, mention, sentiment
 
 UTC = timezone.utc
 
@@ -440,6 +440,7 @@ def test_a_schema_1_file_is_upgraded_in_place(tmp_path):
         raw.execute(f"ALTER TABLE {table} DROP COLUMN sentiment")
     for table in ("rollup_counts", "rollup_authors", "rollup_author_ids"):  # schema 1 had no summary tables
         raw.execute(f"DROP TABLE {table}")
+    _drop_probability_columns(raw)  # nor probabilities
     raw.execute("UPDATE listener_meta SET value = '1' WHERE key = 'schema_version'")
     raw.commit()
     raw.close()
@@ -451,3 +452,36 @@ def test_a_schema_1_file_is_upgraded_in_place(tmp_path):
         assert store.count(Filters(brands=("acme",), sentiments=("negative",))) == expected
         assert store._db.execute("SELECT value FROM listener_meta WHERE key = 'schema_version'").fetchone() == (
             str(SCHEMA_VERSION),)
+
+
+def _drop_probability_columns(raw: sqlite3.Connection) -> None:
+    for label in ("negative", "neutral", "positive"):
+        raw.execute(f"ALTER TABLE mentions DROP COLUMN sentiment_{label}")
+
+
+def test_a_schema_4_file_gets_the_probabilities_of_its_documents(tmp_path):
+    from listener.model import Sentiment
+
+    path = tmp_path / "v4.db"
+    old = mention("old", "scored before probabilities were kept", sentiment=sentiment("negative"))
+    mixed = mention("mixed", "great food, late delivery", sentiment=Sentiment.from_probabilities([0.4, 0.2, 0.4]))
+    plain = mention("plain", "great food", sentiment=Sentiment.from_probabilities([0.05, 0.05, 0.9]))
+    unscored = mention("none", "unscored")
+    with SqliteStore(path) as store:
+        store.upsert([old, mixed, plain, unscored])
+    raw = sqlite3.connect(path)  # as schema 4 wrote it: no probability columns (the documents may hold them)
+    _drop_probability_columns(raw)
+    raw.execute("UPDATE listener_meta SET value = '4' WHERE key = 'schema_version'")
+    raw.commit()
+    raw.close()
+    with SqliteStore(path) as store:
+        columns = dict((row[0], row[1:]) for row in store._db.execute(
+            "SELECT id, sentiment_negative, sentiment_neutral, sentiment_positive FROM mentions"))
+        assert columns[mixed.id] == (0.4, 0.2, 0.4) and columns[plain.id] == (0.05, 0.05, 0.9)
+        assert columns[old.id] == columns[unscored.id] == (None, None, None)
+        assert [m.native_id for m in store.iter_mentions(Filters(mixed=True))] == ["mixed"]
+        assert store.get(old.id) == old and store.get(mixed.id) == mixed  # documents untouched
+        assert store._db.execute("SELECT value FROM listener_meta WHERE key = 'schema_version'").fetchone() == (
+            str(SCHEMA_VERSION),)
+    with SqliteStore(path) as store:  # opened again: nothing left to upgrade
+        assert store.count(Filters(mixed=True)) == 1

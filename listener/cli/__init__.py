@@ -115,6 +115,7 @@ def search(
     rating_min: Optional[float] = typer.Option(None, help="Minimum review rating (0-5)."),
     rating_max: Optional[float] = typer.Option(None, help="Maximum review rating (0-5)."),
     duplicates: bool = typer.Option(False, "--duplicates", help="Include near-duplicates (reposts)."),
+    mixed: bool = typer.Option(False, "--mixed", help="Only mixed mentions: praise and complaint together."),
     sort: str = typer.Option("date", help="date (newest first) or relevance."),
     limit: int = typer.Option(10, min=1, max=1000, help="Results per page."),
     cursor: Optional[str] = typer.Option(None, help="Continue from the cursor a previous page printed."),
@@ -127,7 +128,7 @@ def search(
         fail("--sort", f"expected 'date' or 'relevance', got {sort!r}")
     with handle_errors():
         filters = build_filters(query, brand, source, lang, sentiment, topic, since, until, rating_min,
-                                rating_max, duplicates)
+                                rating_max, duplicates, mixed)
         page = run_search(settings(), filters, sort=sort, limit=limit, cursor=cursor)
     if json_output:
         print_json(page)
@@ -180,6 +181,7 @@ def export(
     rating_min: Optional[float] = typer.Option(None, help="Minimum review rating (0-5)."),
     rating_max: Optional[float] = typer.Option(None, help="Maximum review rating (0-5)."),
     duplicates: bool = typer.Option(False, "--duplicates", help="Include near-duplicates (reposts)."),
+    mixed: bool = typer.Option(False, "--mixed", help="Only mixed mentions: praise and complaint together."),
     bom: bool = typer.Option(False, "--bom", help="Start the file with a UTF-8 BOM, so Excel shows Persian and "
                                                   "Arabic correctly."),
 ):
@@ -192,7 +194,7 @@ def export(
         fail("--query", "give the query once: as the argument or with --query, not both")
     with handle_errors():
         filters = build_filters(query or query_option, brand, source, lang, sentiment, topic, since, until,
-                                rating_min, rating_max, duplicates)
+                                rating_min, rating_max, duplicates, mixed)
         count = export_mentions(settings(), filters, format, output, bom=bom)
     if output:
         err_console.print(f"wrote {count} mentions to {output}", markup=False, highlight=False)

@@ -387,7 +387,8 @@ def rescore(
         print_json(report)
     else:
         console.print(f"re-scored {report.seen} mention(s): {report.scored} scored, {report.unscored} unscored "
-                      f"(language not covered), {report.changed} changed; labels {report.labels}")
+                      f"(language not covered), {report.changed} changed; labels {report.labels}; "
+                      f"{report.mixed} mixed (negative and positive both likely)")
         if report.kept_topics:
             console.print(f"kept topics this model does not know (run with --project to re-score them): "
                           f"{shown(', '.join(f'{k} ({v})' for k, v in sorted(report.kept_topics.items())))}",

@@ -56,7 +56,9 @@ def render_page(console: Console, page: dict) -> None:
     for hit in page["hits"]:
         m = hit["mention"]
         label = m.sentiment.label if m.sentiment else "unscored"
-        style = _SENTIMENT_STYLE.get(label, "dim")
+        if m.sentiment and m.sentiment.mixed:
+            label += " (mixed)"
+        style = _SENTIMENT_STYLE.get(m.sentiment.label if m.sentiment else "unscored", "dim")
         meta = " · ".join(x for x in (m.published_at.strftime("%Y-%m-%d %H:%M"), m.source, m.lang or "?",
                                       m.author_name or "", ", ".join(m.brands), ", ".join(m.topics)) if x)
         rating = f" {'★' * round(m.rating)}" if m.rating is not None else ""

@@ -15,13 +15,15 @@ class RescoreReport:
     labels: dict[str, int] = field(default_factory=dict)
     kept_topics: dict[str, int] = field(default_factory=dict)  # topics the scorer does not know, kept as they were
     corrected: int = 0  # mentions a person corrected: their labels were put back after scoring
+    mixed: int = 0  # scored mentions with both negative and positive probabilities high (Sentiment.mixed)
 
 
 def rescore(store, scorer, filters=None, batch_size: int = 256,
             on_batch: Callable[[RescoreReport], None] | None = None, corrections=None) -> RescoreReport:
     """Score every mention matching `filters` again and write it back with one upsert per batch.
 
-    A mention's topics that the scorer does not know (a project's own topics, when the scorer was built
+    Each mention's sentiment is replaced whole: label, probability and the model's three probabilities (a
+    mention scored before probabilities were kept gets them here). A mention's topics that the scorer does not know (a project's own topics, when the scorer was built
     without that project) are kept: the scorer cannot judge them, so it must not erase them. With
     `corrections` (listener.corrections.Corrections), what people corrected stays as they said.
 
@@ -52,6 +54,7 @@ def rescore(store, scorer, filters=None, batch_size: int = 256,
             report.labels[label] = report.labels.get(label, 0) + 1
             report.scored += m.sentiment is not None
             report.unscored += m.sentiment is None
+            report.mixed += m.sentiment is not None and m.sentiment.mixed
             report.changed += before[m.id] != (m.sentiment.label if m.sentiment else None, tuple(m.topics))
         store.upsert(batch)
         report.seen += len(batch)

@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from listener.model import SENTIMENT_LABELS, Mention, Sentiment
+from listener.model import Mention, Sentiment
 from listener.nlp.data import TopicDef, as_topic_defs, load_taxonomy
 from listener.nlp.heads import Heads, sigmoid, zero_shot_scores
 
@@ -53,8 +53,8 @@ class Prediction:
 
     @property
     def sentiment(self) -> Sentiment:
-        i = int(np.argmax(self.probabilities))
-        return Sentiment(label=SENTIMENT_LABELS[i], score=float(np.clip(self.probabilities[i], 0.0, 1.0)))
+        """The label with all three probabilities kept (the rule for mixed texts: Sentiment.from_probabilities)."""
+        return Sentiment.from_probabilities(self.probabilities)
 
 
 class TransformerScorer:

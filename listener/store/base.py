@@ -34,7 +34,8 @@ class Filters:
 
     `query` is in the boolean query language (listener.query). Near-duplicates (mentions with
     `duplicate_of` set) are left out unless `include_duplicates`, so a repost is not counted twice.
-    `sentiments` may hold "unscored" to select mentions with no sentiment.
+    `sentiments` may hold "unscored" to select mentions with no sentiment. `mixed` selects mentions whose
+    model probabilities are both negative and positive (listener.model.MIXED_MIN), whatever their label.
     """
 
     query: str | None = None
@@ -48,6 +49,7 @@ class Filters:
     until: datetime | None = None  # exclusive, published_at
     rating_min: float | None = None
     rating_max: float | None = None
+    mixed: bool = False
     include_duplicates: bool = False
 
 

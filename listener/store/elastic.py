@@ -50,7 +50,7 @@ from datetime import datetime, timezone
 from typing import Iterator, Literal, Sequence
 from zoneinfo import ZoneInfo
 
-from listener.model import Mention
+from listener.model import MIXED_MIN, SENTIMENT_LABELS, Mention
 from listener.store import register
 from listener.store.base import (
     INTERVALS, TERM_FIELDS, ErasureIncomplete, Filters, Hit, InvalidCursor, Page, QueryTooSlow, SchemaMismatch,
@@ -61,8 +61,10 @@ from listener.store.elastic_connect import (  # noqa: F401  (parse_url, DEFAULT_
 )
 
 #: the index layout this code writes and reads; kept in the mapping's _meta and checked when a store opens.
-#: 1: the first layout (no _meta); 2: index_prefixes on title/body, index behind an alias, shard settings.
-SCHEMA_VERSION = 2
+#: 1: the first layout (no _meta); 2: index_prefixes on title/body, index behind an alias, shard settings;
+#: 3: `thread_id` indexed, so a mention page finds its conversation with one term query;
+#: 4: the sentiment's three probabilities (sentiment_negative/_neutral/_positive, for Filters.mixed).
+SCHEMA_VERSION = 4
 #: search pages count matches up to here (Page.total_exact False beyond it)
 TRACK_TOTAL_HITS = 10_000
 #: at most this many buckets in a time series (as the SQLite store); the cluster's search.max_buckets also caps it
@@ -113,10 +115,13 @@ MAPPINGS: dict = {
         "published_at": {"type": "date", "format": "epoch_second"},
         "sentiment": _KEYWORD,
         "sentiment_score": {"type": "double"},
+        # the model's probabilities; absent when unscored or scored before they were kept
+        **{f"sentiment_{label}": {"type": "double"} for label in SENTIMENT_LABELS},
         "rating": {"type": "double"},
         "brands": _KEYWORD,
         "topics": _KEYWORD,
         "duplicate_of": _KEYWORD,
+        "thread_id": _KEYWORD,
         "bands": _KEYWORD,
         "doc": {"type": "object", "enabled": False},
     },
@@ -169,15 +174,18 @@ def index_document(mention: Mention) -> dict:
     from listener.query.elastic import index_fields
 
     doc = {"id": mention.id, **index_fields(mention)}
+    probabilities = mention.sentiment.probabilities if mention.sentiment else None
     original = mention.duplicate_of is None
     doc.update({
         "published_at": _epoch(mention.published_at),
         "sentiment": mention.sentiment.label if mention.sentiment else "unscored",
         "sentiment_score": mention.sentiment.score if mention.sentiment else None,
+        **{f"sentiment_{label}": probabilities.get(label) if probabilities else None for label in SENTIMENT_LABELS},
         "rating": mention.rating,
         "brands": list(mention.brands),
         "topics": list(mention.topics),
         "duplicate_of": mention.duplicate_of,
+        "thread_id": mention.thread_id,
         "bands": _bands(mention.fingerprint) if mention.fingerprint and original else [],
         "doc": json.loads(mention.to_json()),
     })
@@ -230,6 +238,8 @@ def filter_clauses(filters: Filters) -> list[dict]:
         rating["lte"] = filters.rating_max
     if rating:
         out.append({"range": {"rating": rating}})
+    if filters.mixed:
+        out += [{"range": {f"sentiment_{label}": {"gte": MIXED_MIN}}} for label in ("negative", "positive")]
     return out
 
 
@@ -623,6 +633,19 @@ class ElasticStore(Store):
             self.client.close_point_in_time(id=pit)
         except ApiError:  # it expires by itself; closing early only frees resources sooner
             pass
+
+    def thread(self, source: str, thread_id: str, limit: int = 500) -> list[Mention]:
+        """One conversation by the indexed `thread_id` (schema 3): a term query, instead of the base class's
+        read of every mention of the source. Duplicates included, as on SQLite: a thread shows every reply."""
+        if limit <= 0:
+            return []
+        query = {"bool": {"filter": [{"term": {"source": source}}, {"term": {"thread_id": thread_id}}]}}
+        found: list[Mention] = []
+        for mention in self._scan(query, [{"published_at": "asc"}, {"id": "asc"}], batch_size=min(limit, 1000)):
+            found.append(mention)
+            if len(found) >= limit:
+                break
+        return found
 
     def iter_mentions(self, filters: Filters, batch_size: int = 1000) -> Iterator[Mention]:
         """Oldest first, from a point in time: an export sees one snapshot, so a mention re-upserted with a new

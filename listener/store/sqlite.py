@@ -38,10 +38,10 @@ Statistics
 ----------
 Counts, breakdowns (terms) and time series read the summary tables of listener.store.sqlite_rollups
 (quarter-hour counts by up to two of brand, source, lang and sentiment, and by topic alone, with brand or
-with sentiment; per-day author counts), kept exact
+with sentiment; by domain alone; by rating alone and with sentiment; per-day author counts), kept exact
 in the same transactions as the mentions, whenever the filters and the split are among what they keep;
 the whole-year daily series is then about 1,500 summary rows instead of a million mentions. Anything else
-(a query, a rating, three dimensions at once) counts the mentions, as do the ragged edges of a date range.
+(a query, an author, three dimensions at once) counts the mentions, as do the ragged edges of a date range.
 
 Concurrency
 -----------
@@ -73,7 +73,7 @@ from pathlib import Path
 from typing import Iterator, Literal, Sequence
 from zoneinfo import ZoneInfo
 
-from listener.model import Mention
+from listener.model import MIXED_MIN, SENTIMENT_LABELS, Mention
 from listener.privacy import private_file
 from listener.store import register
 from listener.store.base import (
@@ -85,7 +85,8 @@ from listener.text import normalise, tokens
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 2: mention_brands and mention_topics carry the sentiment; 3: rollups (see _UPGRADES)
+SCHEMA_VERSION = 5  # 2: mention_brands and mention_topics carry the sentiment; 3: rollups; 4: rollups by domain
+#                     and rating; 5: the sentiment's three probabilities (see _UPGRADES)
 #: low bits of the rowid: up to 2**(SLOT_BITS - 1) mentions may share one published second. Beyond that the
 #: allocator spills into the next second's slots, and for those mentions date order, date filters and time
 #: buckets (all read the time from the rowid) are off by the few seconds they spilled.
@@ -113,7 +114,10 @@ CREATE TABLE IF NOT EXISTS mentions (
     sentiment TEXT,                     -- NULL when unscored
     sentiment_score REAL,
     rating REAL,
-    duplicate_of TEXT
+    duplicate_of TEXT,
+    sentiment_negative REAL,            -- the model's probabilities (NULL: unscored, or scored before
+    sentiment_neutral REAL,             -- they were kept), for Filters.mixed (no semicolons in comments
+    sentiment_positive REAL             -- here: the schema is split on them)
 );
 CREATE TABLE IF NOT EXISTS mention_docs (rowid INTEGER PRIMARY KEY, doc TEXT NOT NULL);  -- Mention JSON
 -- Each index entry ends with the rowid, i.e. the time: "latest 20 where source = x" walks one index
@@ -147,8 +151,17 @@ _UPGRADES: dict[int, list[str]] = {
     1: [f"ALTER TABLE {table} ADD COLUMN sentiment TEXT" for table in ("mention_brands", "mention_topics")]
        + [f"UPDATE {table} SET sentiment = (SELECT m.sentiment FROM mentions m WHERE m.rowid = {table}.rowid)"
           for table in ("mention_brands", "mention_topics")],
-    # the summary tables exist (SCHEMA creates them, empty); fill them from the stored mentions, once
-    2: [rollups.build],
+    # the summary tables exist (SCHEMA creates them, empty); they are filled by the next step, once
+    2: [],
+    # the summaries gain the domain and rating dimensions: add the columns, then (re)build from the mentions
+    3: [rollups.add_columns, rollups.build],
+    # the model's probabilities, as columns for Filters.mixed; filled from the stored documents (mentions
+    # scored before probabilities were kept have none: NULL, never mixed, until `listener rescore`)
+    4: [f"ALTER TABLE mentions ADD COLUMN sentiment_{label} REAL" for label in SENTIMENT_LABELS]
+       + ["UPDATE mentions SET " + ", ".join(
+           f"sentiment_{label} = (SELECT json_extract(d.doc, '$.sentiment.probabilities.{label}') "
+           f"FROM mention_docs d WHERE d.rowid = mentions.rowid)" for label in SENTIMENT_LABELS)
+          + " WHERE sentiment IS NOT NULL"],
 }
 # Indexes on columns an upgrade adds: created after the upgrades, so an old file has the columns by then.
 _LATE_INDEXES = """
@@ -162,7 +175,8 @@ CREATE INDEX IF NOT EXISTS mention_docs_thread ON mention_docs(json_extract(doc,
 """
 
 _COLUMNS = ("rowid", "id", "source", "lang", "domain", "author_key", "author_id", "published_at", "sentiment",
-            "sentiment_score", "rating", "duplicate_of")
+            "sentiment_score", "rating", "duplicate_of", "sentiment_negative", "sentiment_neutral",
+            "sentiment_positive")
 _INSERT_MENTION = (f"INSERT OR REPLACE INTO mentions ({', '.join(_COLUMNS)}) "
                    f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
 _SIDE_TABLES = ("mention_brands", "mention_topics", "mention_bands")  # rows replaced on every upsert
@@ -353,7 +367,7 @@ class SqliteStore(Store):
                             if m.fingerprint and m.duplicate_of is None
                             for band in _fingerprint_bands(m.fingerprint)])
             rollups.apply(db, [rollups.Fact(row[0] >> SLOT_BITS, row[0] & 1, row[2], row[3], label, row[6],
-                                            frozenset(m.brands), frozenset(m.topics))
+                                            frozenset(m.brands), frozenset(m.topics), row[4], row[10])
                                for row, m, label in zip(rows, by_id.values(), labels)], +1)
             self._writes += 1
         result.ids = list(by_id)
@@ -878,9 +892,11 @@ def _row(mention: Mention, published: int) -> tuple[list, dict]:
 
     values = index_values(mention)  # the query compiler's own view of the columns it reads
     sentiment = mention.sentiment
+    probabilities = sentiment.probabilities if sentiment else None
     return [None, mention.id, values["source"], values["lang"], values["domain"], values["author_key"],
             values["author_id"], published, sentiment.label if sentiment else None,
-            sentiment.score if sentiment else None, mention.rating, mention.duplicate_of], values
+            sentiment.score if sentiment else None, mention.rating, mention.duplicate_of,
+            *(probabilities.get(label) if probabilities else None for label in SENTIMENT_LABELS)], values
 
 
 def _term_sql(field: str) -> tuple[str, str]:
@@ -985,6 +1001,8 @@ class _Selection:
             clauses.append(("m.rating >= ?", [filters.rating_min]))
         if filters.rating_max is not None:
             clauses.append(("m.rating <= ?", [filters.rating_max]))
+        if filters.mixed:
+            clauses.append(("m.sentiment_negative >= ? AND m.sentiment_positive >= ?", [MIXED_MIN, MIXED_MIN]))
         range_and_originals = 1 + (self.lo is not None or self.hi is not None) - filters.include_duplicates
 
         everything = ([(f"({query.sql})", query.params)] if query else []) + clauses

@@ -18,14 +18,16 @@ router = APIRouter(prefix="/api", tags=["api"])
 
 def request_filters(q: str = "", brand: list[str] = Query([]), source: list[str] = Query([]),
                     lang: list[str] = Query([]), sentiment: list[str] = Query([]), topic: list[str] = Query([]),
-                    since: str | None = None, until: str | None = None) -> Filters:
+                    since: str | None = None, until: str | None = None,
+                    mixed: bool = Query(False, description="only mixed mentions (negative and positive both "
+                                                           "likely, see listener.model.MIXED_MIN)")) -> Filters:
     """Filters from the query string, checked the way the CLI checks its options. Empty values (a form's blank
     field) mean no restriction, not "equal to nothing"."""
     def given(values):
         return [v for v in values if v.strip()]
 
     return build_filters(q, given(brand), given(source), given(lang), given(sentiment), given(topic),
-                         since or None, until or None, None, None, False)
+                         since or None, until or None, None, None, False, mixed)
 
 
 @router.get("/search")

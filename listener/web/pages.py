@@ -45,12 +45,12 @@ def page_filters(params):
     """The filters of a page's query string (the same names and checks as the API's)."""
     return request_filters(params.get("q", ""), params.getlist("brand"), params.getlist("source"),
                            params.getlist("lang"), params.getlist("sentiment"), params.getlist("topic"),
-                           params.get("since"), params.get("until"))
+                           params.get("since"), params.get("until"), params.get("mixed") == "1")
 
 
 def filter_params(params) -> list[tuple[str, str]]:
     """The query string's filter values that are set, to carry into links (export, next page, overview)."""
-    keys = ("q", "brand", "source", "lang", "sentiment", "topic", "since", "until", "tz")
+    keys = ("q", "brand", "source", "lang", "sentiment", "topic", "since", "until", "mixed", "tz")
     return [(key, value) for key in keys for value in params.getlist(key) if value]
 
 
