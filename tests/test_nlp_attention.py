@@ -88,3 +88,20 @@ def test_shape_widths_are_few_and_pad_little():
     lengths = np.random.default_rng(0).integers(10, 60, 1000)
     assert np.mean([shape_width(int(n)) / n - 1 for n in lengths]) < 0.05  # fixed steps of 8 padded ~12 %
     assert np.mean([-(-int(n) // 8) * 8 / n - 1 for n in lengths]) > 0.1
+
+
+@pytest.mark.model
+def test_the_bundled_encoder_embeds_as_with_sdpa():
+    from listener.nlp.data import bundled_files, read_labelled
+    from listener.nlp.scorer import get_encoder
+
+    encoder = get_encoder(precision="fp32")  # the one the other model tests share
+    texts = [e.text for e in read_labelled(bundled_files()).examples[::40]]
+    assert encoder.model.config._attn_implementation == attention.NAME
+    ours = encoder.embed(texts)
+    try:
+        encoder.model.set_attn_implementation("sdpa")
+        ref = encoder.embed(texts)
+    finally:
+        encoder.model.set_attn_implementation(attention.NAME)
+    assert len(texts) > 50 and np.abs(ours - ref).max() < 1e-5
