@@ -29,7 +29,8 @@ TRY_NEXT = [
     "listener export --format csv -o mentions.csv --brand Nimbus",
     "listener seo report --project examples/project.toml",
     "listener seo history 'nimbus reset password' --project examples/project.toml",
-    "listener user add ana --role admin && listener serve --project examples/project.toml   # the web app",
+    "listener user add ana --role admin                  # who may log in to the web app",
+    "listener serve --project examples/project.toml     # then open http://127.0.0.1:8000",
 ]
 
 
@@ -124,4 +125,5 @@ def print_summary(console: Console, s: dict) -> None:
         render_report(console, s["seo"])
     console.print("\n[bold]try next[/bold] (with .venv/bin on your PATH):")
     for line in s["try_next"]:
-        console.print(f"  {line}", highlight=False, markup=False)
+        # soft_wrap: a command longer than the terminal stays one line (copied whole), never split by rich
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)

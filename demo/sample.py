@@ -107,10 +107,32 @@ def sample_end(end: datetime | None = None) -> datetime:
     return end.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def hostile_thread(end: datetime) -> SamplePost:
+    """A stranger's Reddit thread with markup and script in every field a page shows (title, text, author, a
+    reply), as scraped text can carry: `listener serve` on the demo must show it as text and never run it.
+    Placed at a fixed time outside the incident, with its own fixed author, so the random draw of the rest
+    of the sample is the same with or without it."""
+    when = end - timedelta(days=6, hours=9, minutes=17)
+    post = SamplePost(
+        key="en-hostile", lang="en", kind="thread", site="reddit", brand="Nimbus",
+        author="<img src=x onerror=alert('author')>", published_at=when, subreddit="nimbuswallet",
+        title="Nimbus <script>alert('title')</script> refund trick",
+        text="Nimbus support asked me to paste this: <img src=x onerror=\"alert('text')\"> "
+             "<svg onload=alert('svg')> - is that safe?",
+    )
+    post.children = [SamplePost(
+        key="en-hostile.0", lang="en", kind="comment", site="reddit", brand="Nimbus", author="careful_reader",
+        published_at=when + timedelta(minutes=23),
+        text="Never paste code from a stranger into anything. Nimbus support will not ask for that. "
+             "<a href=\"javascript:alert('link')\">click</a>",
+    )]
+    return post
+
+
 def build_sample(end: datetime | None = None, seed: int = 20261122) -> list[SamplePost]:
     """The whole sample: top-level posts with their replies, times in (sample_end(end) - 21 days,
     sample_end(end)); the same posts, times of day and counts whatever `end` is."""
-    posts = _draw(REFERENCE_END, seed)
+    posts = sorted(_draw(REFERENCE_END, seed) + [hostile_thread(REFERENCE_END)], key=lambda p: p.published_at)
     shift = sample_end(end) - REFERENCE_END
     for post in posts:
         for item in post.walk():

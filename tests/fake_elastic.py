@@ -21,7 +21,9 @@ carry `_seq_no`/`_primary_term` as a real shard does, and writes honour `op_type
 `if_seq_no`/`if_primary_term` with Elasticsearch's 409 `version_conflict_engine_exception`: the alert state
 (listener.alerts.state_elastic) relies on them for exactly once. Unscripted searches answer the few query
 clauses that code sends (match_all, bool, term, terms, range, ids, exists) with `sort`, `size`,
-`search_after` and `seq_no_primary_term`; any other clause is refused as not scripted.
+`search_after` and `seq_no_primary_term`, also through a point in time (`POST /{index}/_pit` keeps a
+snapshot of the documents, as a real one does); `_mget` says which ids exist. Any other clause (the query
+compiler's full-text clauses) and every aggregation is refused as not scripted.
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class FakeElasticsearch:
         self.indices: dict[str, dict] = {}  # name -> {"mappings", "settings", "docs": {id: source}}
         self.aliases: dict[str, list[str]] = {}  # alias -> indices
         self._scripted: list[tuple[str, re.Pattern, Handler]] = []
+        self._pits: dict[str, dict[str, dict]] = {}  # point in time id -> {index: its documents when opened}
+        self._pit_count = 0
         self._lock = threading.Lock()
         self._docs_lock = threading.Lock()  # one request at a time changes documents, as a shard's primary does
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -196,6 +200,31 @@ class FakeElasticsearch:
             if parts[1] == "_refresh":
                 return Response(200, {"_shards": {"total": 1, "successful": 1, "failed": 0}})
             return self._search(r, names, parts[1])
+        if r.method == "POST" and len(parts) == 2 and parts[1] == "_pit":
+            names = self.resolve(parts[0])
+            if not names:
+                return error(404, "index_not_found_exception", f"no such index [{parts[0]}]")
+            with self._lock:
+                self._pit_count += 1
+                pit = f"pit-{self._pit_count}"
+                # a snapshot, as a real point in time is: later writes are not seen through it
+                self._pits[pit] = {n: dict(self.indices[n]["docs"]) for n in names}
+            return Response(200, {"id": pit})
+        if r.method == "DELETE" and parts == ["_pit"]:
+            freed = self._pits.pop((r.body or {}).get("id"), None) is not None
+            return Response(200, {"succeeded": True, "num_freed": int(freed)})
+        if r.method == "POST" and parts == ["_search"] and "pit" in (r.body or {}):
+            pit = r.body["pit"]["id"]
+            if pit not in self._pits:
+                return error(404, "search_context_missing_exception", f"No search context found for id [{pit}]")
+            return self._search(r, list(self._pits[pit]), "_search", self._pits[pit], pit)
+        if r.method in ("GET", "POST") and len(parts) == 2 and parts[1] == "_mget":
+            names = self.resolve(parts[0])
+            if not names:
+                return error(404, "index_not_found_exception", f"no such index [{parts[0]}]")
+            found = {i: n for n in names for i in self.indices[n]["docs"]}
+            return Response(200, {"docs": [{"_index": found.get(i, names[-1]), "_id": i, "found": i in found}
+                                           for i in r.body["ids"]]})
         if r.method == "POST" and parts == ["_aliases"]:
             return self._aliases(r.body["actions"])
         if r.method == "DELETE" and len(parts) == 1:
@@ -207,13 +236,15 @@ class FakeElasticsearch:
             return Response(200, {"acknowledged": True})
         return error(404, "fake_not_scripted", f"the fake server has no answer for {r.method} {r.path}")
 
-    def _search(self, r: Request, names: list[str], endpoint: str) -> Response:
+    def _search(self, r: Request, names: list[str], endpoint: str, snapshot: dict | None = None,
+                pit: str | None = None) -> Response:
         body = r.body or {}
         if body.get("aggs") or body.get("aggregations"):
             return error(404, "fake_not_scripted", "the fake server answers no aggregations unscripted")
         query = body.get("query", {"match_all": {}})
+        indexed = snapshot if snapshot is not None else {n: self.indices[n]["docs"] for n in names}
         try:
-            docs = [(n, i, d) for n in names for i, d in self.indices[n]["docs"].items() if _matches(query, i, d)]
+            docs = [(n, i, d) for n in names for i, d in indexed[n].items() if _matches(query, i, d)]
         except _Unsupported as what:
             return error(404, "fake_not_scripted", f"the fake server does not answer {what} queries unscripted")
         if endpoint == "_count":
@@ -248,9 +279,11 @@ class FakeElasticsearch:
             if with_seq:
                 hit.update(_seq_no=self._seq(name, doc_id)[0], _primary_term=1)
             hits.append(hit)
-        return Response(200, {"took": 1, "timed_out": False, "_shards": {"total": 1, "successful": 1, "failed": 0},
-                              "hits": {"total": {"value": len(docs), "relation": "eq"}, "max_score": None,
-                                       "hits": hits}})
+        answer = {"took": 1, "timed_out": False, "_shards": {"total": 1, "successful": 1, "failed": 0},
+                  "hits": {"total": {"value": len(docs), "relation": "eq"}, "max_score": None, "hits": hits}}
+        if pit is not None:
+            answer["pit_id"] = pit
+        return Response(200, answer)
 
     def _seq(self, index: str, doc_id: str) -> tuple[int, int]:
         """(seq_no, version) of a document; documents that came without one (add_index, _bulk) get one now."""

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from listener.alerts.baseline import SeasonalBaseline
-from listener.alerts.detectors import CountSpikeDetector, DropDetector
+from listener.alerts.detectors import CountSpikeDetector, DropDetector, SameTimeWindow
 from listener.alerts.policy import Policy, PolicyState, decide
 from listener.alerts.tails import nbinom_sf, poisson_sf, z_to_p
 
@@ -156,6 +156,78 @@ def test_a_slow_ramp_is_caught_by_the_longer_window():
     fired = run(values, detector, Policy(min_volume=10, cooldown=24 * HOUR))
     assert fired and fired[0][2].window == 8
     assert not run(values, CountSpikeDetector(step=HOUR, windows=(1,)), Policy(min_volume=10, cooldown=24 * HOUR))
+
+
+def lifted_afternoon(seed: int) -> tuple[list[int], int]:
+    """15 quiet days, then an afternoon that climbs to 4x its usual over four hours and stays there."""
+    rng = random.Random(seed)
+    values = [poisson(rng, 3 * daily_mean(i % 24)) for i in range(24 * 16)]
+    day = 24 * 15
+    for k, lift in enumerate([1.3, 1.8, 2.5, 3.2, 4, 4, 4, 4]):
+        values[day + 10 + k] = poisson(rng, 3 * daily_mean(10 + k) * lift)
+    return values, day
+
+
+def test_an_afternoon_lifted_for_hours_is_raised_against_the_same_hours_of_past_days():
+    """The 2 h level follows a slow climb, so the 1 h and 3 h windows see little; last week has not moved."""
+    policy = Policy(sensitivity=4.0, min_volume=10, cooldown=24 * HOUR)
+    short_only = same_time = 0
+    for seed in range(20):
+        values, day = lifted_afternoon(seed)
+        short_only += bool(run(values, CountSpikeDetector(step=HOUR, windows=(1, 3), fast_half_life=2 * HOUR), policy))
+        detector = CountSpikeDetector(step=HOUR, windows=(1, 3), fast_half_life=2 * HOUR, same_time_window=3 * HOUR)
+        fired = run(values, detector, policy)
+        same_time += bool(fired)
+        assert all(i >= day + 10 for i, _, _ in fired)  # nothing on the 15 ordinary days
+    assert short_only <= 5 and same_time >= 18
+
+
+def test_the_same_time_window_raises_nothing_on_ordinary_days():
+    values = seasonal_series(30)
+    detector = CountSpikeDetector(step=HOUR, windows=(1, 3), fast_half_life=2 * HOUR, same_time_window=3 * HOUR)
+    assert run(values, detector, Policy(sensitivity=4.0, min_volume=10, cooldown=24 * HOUR)) == []
+
+
+def test_same_time_expects_the_median_of_past_days_or_of_the_same_weekday_when_larger():
+    window = SameTimeWindow(size=1, per_day=24)
+    for i in range(24 * 21):  # three weeks: 10 an hour on weekdays, 30 at weekends (days 5 and 6 of each week)
+        window.add(30 if (i // 24) % 7 >= 5 else 10, 0.01)
+    # the next bucket is day 21, a weekday: the last 7 days' median is 10
+    assert window.window(25)[:2] == (25, pytest.approx(10))
+    for _ in range(24 * 5):
+        window.add(10, 0.01)
+    # now day 26 (a weekend day): 5 of the last 7 days say 10, the same weekday in past weeks says 30
+    observed, expected, spread = window.window(40)
+    assert observed == 40 and expected == pytest.approx(30) and spread == 0.0
+    assert window.window(10) is None  # not above the same hours' usual: nothing to score
+
+
+def test_same_time_is_not_moved_by_one_earlier_incident_and_waits_for_history():
+    window = SameTimeWindow(size=2, per_day=4)
+    assert SameTimeWindow.for_step(420.0, 3 * HOUR) is None  # a day is not a whole number of 7-minute buckets
+    for i in range(4 * 13):
+        window.add(5, 0.01)
+        assert window.window(5) is None  # not two weeks yet
+    window.add(5, 0.01)
+    window.add(500, 0.01)  # an incident at this time of day, two days before the bucket scored below
+    for _ in range(4 * 2 - 2):
+        window.add(5, 0.01)
+    window.add(5, 0.01)
+    observed, expected, _ = window.window(50)
+    assert observed == 55 and expected == pytest.approx(10)
+    # a bucket a quarter filled is expected to hold a quarter of a bucket
+    assert window.window(50, fraction=0.25)[1] == pytest.approx(10 * 1.25 / 2)
+
+
+def test_same_time_leaves_hours_that_are_usually_near_empty_to_the_short_windows():
+    window = SameTimeWindow(size=2, per_day=4)
+    for i in range(4 * 15):
+        window.add(i % 2 * 9, 0.01)  # 0, 9, 0, 9: nine mentions in a window, below SameTimeWindow.MIN_EXPECTED
+    assert window.window(200) is None
+    window = SameTimeWindow(size=2, per_day=4)
+    for i in range(4 * 15):
+        window.add(i % 2 * 10, 0.01)
+    assert window.window(200)[:2] == (210, pytest.approx(10))  # the last bucket (10) and this one
 
 
 def test_confirm_ignores_a_lone_bucket_but_raises_a_burst_that_persists():

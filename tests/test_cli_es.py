@@ -68,8 +68,8 @@ def test_es_migrate_moves_an_old_index_behind_an_alias():
         result = listener("es", "migrate", "--json", store=server.store_url("brand-old"))
         assert result.returncode == 0, result.stderr
         report = json.loads(result.stdout)
-        assert report["status"] == "migrated" and report["copied"] == len(mentions) and report["to"] == "brand-old-v3"
-        assert server.aliases["brand-old"] == ["brand-old-v3"] and len(server.indices["brand-old-v3"]["docs"]) == 8
+        assert report["status"] == "migrated" and report["copied"] == len(mentions) and report["to"] == "brand-old-v4"
+        assert server.aliases["brand-old"] == ["brand-old-v4"] and len(server.indices["brand-old-v4"]["docs"]) == 8
 
 
 def test_es_migrate_needs_an_elasticsearch_store(tmp_path):

@@ -72,3 +72,17 @@ def test_no_pile_of_mentions_at_the_samples_end():
     typical = sorted(per_hour.values())[len(per_hour) // 2]
     assert last_hour <= max(3 * typical, 5), (last_hour, typical)
     assert not [m for m in mentions if m.published_at == end - timedelta(seconds=1)]
+
+
+def test_a_hostile_thread_rides_along_for_the_web_app_to_show_as_text():
+    """The demo carries markup and script in a title, a text, an author and a reply (demo.sample.hostile_thread),
+    through the real Reddit shape, so `listener serve` on the demo data shows that they never run."""
+    posts = build_sample(end=END)
+    root = next(p for p in posts if p.key == "en-hostile")
+    mentions = {m.native_id: m for m in to_mentions(posts)}
+    stored = [m for m in mentions.values() if m.title and "<script>" in m.title]
+    assert len(stored) == 1 and stored[0].author_name == root.author and "<svg onload" in stored[0].text
+    reply = [m for m in mentions.values() if "javascript:alert" in m.text]
+    assert len(reply) == 1 and reply[0].thread_id == stored[0].native_id
+    # it is about the brand, so it is kept and shown
+    assert brand_matcher(demo_project()).match(stored[0]) == ["Nimbus"]

@@ -21,7 +21,7 @@ from listener.store.base import (
     StoreUnavailable, WriteFailed,
 )
 from listener.store.elastic_connect import client_options, env_options
-from store_contract import corpus, mention
+from store_contract import StoreContract, corpus, mention
 
 FAST = {"initial_backoff": 0.01, "task_poll": 0.01}  # no real waiting in tests
 
@@ -87,7 +87,7 @@ def test_rejected_documents_are_retried_until_stored(server):
     bulks = server.calls("PUT", "/_bulk$")
     assert len(bulks) == 2
     assert [line["index"]["_id"] for line in bulks[1].body[::2]] == [b_id]  # only the rejected one again
-    assert b_id in server.indices["listener-test-v3"]["docs"]
+    assert b_id in server.indices["listener-test-v4"]["docs"]
 
 
 def test_documents_still_failing_are_reported_and_the_batch_not_counted(server):
@@ -116,7 +116,7 @@ def test_documents_still_failing_are_reported_and_the_batch_not_counted(server):
 
 def test_a_write_blocked_index_says_so(server):
     store = open_store(server)
-    server.indices["listener-test-v3"]["settings"]["index.blocks.write"] = True
+    server.indices["listener-test-v4"]["settings"]["index.blocks.write"] = True
     with pytest.raises(WriteFailed, match="cluster_block_exception"):
         store.upsert([mention("a")])
 
@@ -127,7 +127,7 @@ def test_a_write_blocked_index_says_so(server):
 def test_a_query_the_server_refuses_becomes_a_query_error(server):
     store = open_store(server)
     too_many = error(400, "search_phase_execution_exception", "all shards failed", phase="query",
-                     failed_shards=[{"shard": 0, "index": "listener-test-v3", "reason": {
+                     failed_shards=[{"shard": 0, "index": "listener-test-v4", "reason": {
                          "type": "query_shard_exception",
                          "reason": "failed to create query: maxClauseCount is set to 1024",
                          "caused_by": {"type": "too_many_nested_clauses",
@@ -155,7 +155,7 @@ def test_forget_author_repeats_until_nothing_is_left(server):
     store = open_store(server)
     server.script("POST", "/_delete_by_query$", Response(200, {"task": "n1:7"}), Response(200, {"task": "n1:8"}))
     server.script("GET", "/_tasks/n1:7$", _task(False), _task(True, deleted=3, version_conflicts=1, failures=[
-        {"index": "listener-test-v3", "id": "x", "status": 409,
+        {"index": "listener-test-v4", "id": "x", "status": 409,
          "cause": {"type": "version_conflict_engine_exception", "reason": "[x]: version conflict"}}]))
     server.script("GET", "/_tasks/n1:8$", _task(True, deleted=1))
     server.script("POST", "/_count$", Response(200, {"count": 1}), Response(200, {"count": 0}))
@@ -171,7 +171,7 @@ def test_forget_author_repeats_until_nothing_is_left(server):
 def test_forget_author_fails_loudly_when_documents_remain(server):
     store = open_store(server, erase_attempts=2)
     server.script("POST", "/_delete_by_query$", Response(200, {"task": "n1:1"}), Response(200, {"task": "n1:2"}))
-    failure = {"index": "listener-test-v3", "id": "y", "status": 503,
+    failure = {"index": "listener-test-v4", "id": "y", "status": 503,
                "cause": {"type": "unavailable_shards_exception", "reason": "primary shard is not active"}}
     server.script("GET", "/_tasks/n1:1$", _task(True, deleted=2, failures=[failure]))
     server.script("GET", "/_tasks/n1:2$", _task(True, timed_out=True, failures=[failure]))
@@ -351,7 +351,7 @@ def test_an_unreachable_server_is_one_clear_error():
 def _hits(*pairs, pit_id: str | None = None) -> Response:
     hits = []
     for m, sort in pairs:
-        hits.append({"_index": "listener-test-v3", "_id": m.id, "_score": sort[0] if len(sort) >= 3 else None,
+        hits.append({"_index": "listener-test-v4", "_id": m.id, "_score": sort[0] if len(sort) >= 3 else None,
                      "_source": {"doc": json.loads(m.to_json())}, "sort": sort})
     body = {"hits": {"total": {"value": 3, "relation": "eq"}, "hits": hits}}
     if pit_id:
@@ -419,8 +419,8 @@ def test_a_cursor_the_server_cannot_use_is_a_cursor_error(server):
 
 def test_a_new_store_is_an_alias_over_a_versioned_index(server):
     open_store(server, index="brand-b")
-    assert server.aliases == {"brand-b": ["brand-b-v3"]}
-    created = server.calls("PUT", "/brand-b-v3$")[0].body
+    assert server.aliases == {"brand-b": ["brand-b-v4"]}
+    created = server.calls("PUT", "/brand-b-v4$")[0].body
     assert created["mappings"]["_meta"] == {"listener_schema": es.SCHEMA_VERSION}
     assert created["aliases"] == {"brand-b": {"is_write_index": True}}
     assert created["settings"]["number_of_shards"] == es.SETTINGS["number_of_shards"]
@@ -428,7 +428,7 @@ def test_a_new_store_is_an_alias_over_a_versioned_index(server):
 
 def test_an_index_of_another_schema_version_is_refused(server):
     server.add_index("old-store", {"properties": {"id": {"type": "keyword"}}})  # schema 1: no _meta
-    with pytest.raises(SchemaMismatch, match="schema version 1, this listener needs 3: run `listener es migrate`"):
+    with pytest.raises(SchemaMismatch, match=f"schema version 1, this listener needs {es.SCHEMA_VERSION}: run `listener es migrate`"):
         open_store(server, index="old-store")
 
 
@@ -442,18 +442,18 @@ def test_migrate_copies_into_a_new_index_and_switches_the_alias(server):
     progress = []
     report = migrate("unused", store=store, batch_size=3, progress=progress.append)
     assert report["status"] == "migrated" and report["copied"] == len(mentions) and progress[-1] == len(mentions)
-    assert "brand-c" not in server.indices and server.aliases["brand-c"] == ["brand-c-v3"]
-    new_docs = server.indices["brand-c-v3"]["docs"]
+    assert "brand-c" not in server.indices and server.aliases["brand-c"] == ["brand-c-v4"]
+    new_docs = server.indices["brand-c-v4"]["docs"]
     assert set(new_docs) == set(old_docs)
     assert new_docs[mentions[0].id] == json.loads(json.dumps(es.index_document(mentions[0])))  # rebuilt, not copied
     # the old index was write-blocked during the copy; bulk settings during, production settings after
     blocked = server.calls("PUT", "/brand-c/_settings$")[0].body
     assert blocked == {"index.blocks.write": True} or blocked == {"index": {"blocks": {"write": True}}}
-    created = server.calls("PUT", "/brand-c-v3$")[0].body["settings"]
+    created = server.calls("PUT", "/brand-c-v4$")[0].body["settings"]
     assert created["number_of_replicas"] == 0 and created["refresh_interval"] == "-1"
-    assert server.indices["brand-c-v3"]["settings"]["index.refresh_interval"] == es.SETTINGS["refresh_interval"]
+    assert server.indices["brand-c-v4"]["settings"]["index.refresh_interval"] == es.SETTINGS["refresh_interval"]
     swap = server.calls("POST", "/_aliases$")[0].body["actions"]
-    assert swap[0] == {"remove_index": {"index": "brand-c"}} and swap[1]["add"]["index"] == "brand-c-v3"
+    assert swap[0] == {"remove_index": {"index": "brand-c"}} and swap[1]["add"]["index"] == "brand-c-v4"
     es.ElasticStore("brand-c", hosts=[server.url]).close()  # the schema check passes now
     assert migrate("unused", store=open_store(server, index="brand-c"))["status"] == "up to date"
 
@@ -466,10 +466,49 @@ def test_a_failed_copy_leaves_the_old_index_writable(server):
                      alias="brand-d")
     store = open_store(server, index="brand-d", create=False, check_schema=False)
     server.script("PUT", "/_bulk$", *[bulk_answer(lambda i, idx: bulk_failure(i, idx, "mapper_exception", "nope"))] * 6)
-    with pytest.raises(MigrationFailed, match="could not be copied into 'brand-d-v3' .*mapper_exception: nope"):
+    with pytest.raises(MigrationFailed, match="could not be copied into 'brand-d-v4' .*mapper_exception: nope"):
         migrate("unused", store=store)
     assert server.indices["brand-d-v1"]["settings"]["index.blocks.write"] is False
     assert server.aliases["brand-d"] == ["brand-d-v1"]
+
+
+def test_a_thread_is_one_term_query_on_the_indexed_thread_id(server):
+    """Schema 3 indexes thread_id: the mention page's thread is one filtered search, not a read of the source."""
+    store = open_store(server)
+    base = dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)
+    store.upsert([mention("late", at=base + dt.timedelta(hours=1), thread_id="t3_x"), mention("root", at=base,
+                  thread_id="t3_x"), *[mention(f"noise{i}", at=base) for i in range(5)]])
+    before = len(server.requests)
+    assert [m.native_id for m in store.thread("reddit", "t3_x")] == ["root", "late"]
+    searches = [r for r in server.requests[before:] if r.path.endswith("/_search")]
+    assert len(searches) == len(server.requests[before:]) == 1
+    clauses = searches[0].body["query"]["bool"]["filter"]
+    assert {"term": {"thread_id": "t3_x"}} in clauses and {"term": {"source": "reddit"}} in clauses
+    assert searches[0].body["sort"] == [{"published_at": "asc"}, {"id": "asc"}]
+    assert store.thread("reddit", "t3_x", limit=1)[0].native_id == "root"
+
+
+def test_migrate_from_schema_2_indexes_thread_ids(server):
+    """A store made before thread_id was indexed is refused until migrated; the copy fills the new field."""
+    from listener.store.elastic_migrate import migrate
+
+    base = dt.datetime(2024, 2, 1, tzinfo=dt.timezone.utc)
+    mentions = [mention("root", at=base, thread_id="t3_x"), mention("reply", at=base + dt.timedelta(minutes=5),
+                thread_id="t3_x", parent_id="t3_x"), mention("alone", at=base)]
+    schema_2 = {**es.MAPPINGS, "_meta": {"listener_schema": 2},
+                "properties": {k: v for k, v in es.MAPPINGS["properties"].items() if k != "thread_id"}}
+    old_docs = {m.id: {k: v for k, v in es.index_document(m).items() if k != "thread_id"} for m in mentions}
+    server.add_index("brand-e-v2", schema_2, old_docs, alias="brand-e")
+    with pytest.raises(SchemaMismatch, match=f"schema version 2, this listener needs {es.SCHEMA_VERSION}"):
+        open_store(server, index="brand-e")
+    report = migrate("unused", store=open_store(server, index="brand-e", create=False, check_schema=False))
+    assert report["from"] == ["brand-e-v2"] and report["to"] == "brand-e-v4" and report["copied"] == 3
+    assert server.aliases["brand-e"] == ["brand-e-v4"]
+    new = server.indices["brand-e-v4"]
+    assert new["mappings"]["properties"]["thread_id"] == {"type": "keyword"}
+    assert {d["id"]: d["thread_id"] for d in new["docs"].values()} == {m.id: m.thread_id for m in mentions}
+    store = open_store(server, index="brand-e")
+    assert [m.native_id for m in store.thread("reddit", "t3_x")] == ["root", "reply"]
 
 
 def test_an_export_reads_one_point_in_time_and_closes_it(server):
@@ -510,7 +549,7 @@ def test_results_from_only_some_shards_are_refused(server):
     store = open_store(server)
     partial = {"took": 4, "timed_out": False,
                "_shards": {"total": 3, "successful": 2, "skipped": 0, "failed": 1, "failures": [
-                   {"shard": 1, "index": "listener-test-v3", "node": "n2",
+                   {"shard": 1, "index": "listener-test-v4", "node": "n2",
                     "reason": {"type": "node_not_connected_exception", "reason": "[n2] Node not connected"}}]},
                "hits": {"total": {"value": 40, "relation": "eq"}, "hits": []}}
     server.script("POST", "/_search$", Response(200, partial))
@@ -614,6 +653,40 @@ def test_a_server_that_stalls_is_given_up_on_at_the_time_limit(server, monkeypat
         release.set()
 
 
+# ---------------------------------------------------------------- the shared contract on the local server
+
+
+class TestContractOnTheLocalServer(StoreContract):
+    """The shared store contract against the local server (the real-server run needs LISTENER_ES_URL,
+    tests/test_store_elastic.py). The local server evaluates keyword, date and number clauses, sorts and
+    search_after; what it cannot evaluate (the query compiler's full-text clauses, aggregations) is refused
+    by it as unscripted, so those contract tests only run against a real server (listed in _REAL_SERVER_ONLY)."""
+
+    @pytest.fixture
+    def store(self, request):
+        if request.node.originalname in _REAL_SERVER_ONLY:
+            pytest.skip("needs full-text queries or aggregations: runs against a real server (LISTENER_ES_URL)")
+        with FakeElasticsearch("9.1.4") as fake:
+            store = open_store(fake)
+            yield store
+            store.close()
+
+
+#: contract tests that send what the local server does not evaluate: the query compiler's full-text clauses
+#: (match_phrase, span_near, prefix), aggregations (terms, date_histogram, composite) or delete-by-query tasks
+_REAL_SERVER_ONLY = {
+    "test_reupsert_replaces_content_and_keeps_count", "test_query", "test_query_with_filters_and_duplicates",
+    "test_pages_cover_everything_once", "test_relevance_best_first", "test_relevance_ranks_field_only_matches_last",
+    "test_relevance_without_words_sorts_by_date", "test_forged_cursors_are_refused", "test_empty_store",
+    "test_snippet_marks_and_escapes", "test_snippet_marks_every_matched_word", "test_snippet_phrase_and_prefix",
+    "test_snippet_persian_and_arabic", "test_snippet_of_a_long_text_is_a_window", "test_snippet_title_only_match",
+    "test_timeseries_daily_utc", "test_timeseries_split", "test_timeseries_day_buckets_follow_local_midnight_across_dst",
+    "test_timeseries_spring_forward_day_is_23_hours", "test_timeseries_hours_when_the_clock_repeats_an_hour",
+    "test_timeseries_half_hour_offsets", "test_timeseries_every_interval", "test_terms", "test_terms_respect_filters",
+    "test_terms_every_field", "test_forget_author", "test_mixed_selects_both_likely_whatever_the_label",
+}
+
+
 def test_probabilities_round_trip_and_mixed_filters_on_the_server(server):
     from listener.model import Sentiment
 
@@ -626,7 +699,7 @@ def test_probabilities_round_trip_and_mixed_filters_on_the_server(server):
     old = mention("o", "scored before probabilities were kept", sentiment=Sentiment(label="negative", score=0.9))
     store.upsert([mixed, corrected, plain, old, mention("u", "unscored")])
     assert store.get(mixed.id) == mixed and store.get(corrected.id) == corrected and store.get(old.id) == old
-    stored = server.indices["listener-test-v3"]["docs"][mixed.id]
+    stored = server.indices["listener-test-v4"]["docs"][mixed.id]
     assert (stored["sentiment_negative"], stored["sentiment_positive"]) == (0.45, 0.45)
     assert {h.mention.native_id for h in store.search(Filters(mixed=True)).hits} == {"mx", "c"}
     assert store.count(Filters(mixed=True, sentiments=("negative",))) == 1

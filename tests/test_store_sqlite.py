@@ -459,19 +459,19 @@ def _drop_probability_columns(raw: sqlite3.Connection) -> None:
         raw.execute(f"ALTER TABLE mentions DROP COLUMN sentiment_{label}")
 
 
-def test_a_schema_3_file_gets_the_probabilities_of_its_documents(tmp_path):
+def test_a_schema_4_file_gets_the_probabilities_of_its_documents(tmp_path):
     from listener.model import Sentiment
 
-    path = tmp_path / "v3.db"
+    path = tmp_path / "v4.db"
     old = mention("old", "scored before probabilities were kept", sentiment=sentiment("negative"))
     mixed = mention("mixed", "great food, late delivery", sentiment=Sentiment.from_probabilities([0.4, 0.2, 0.4]))
     plain = mention("plain", "great food", sentiment=Sentiment.from_probabilities([0.05, 0.05, 0.9]))
     unscored = mention("none", "unscored")
     with SqliteStore(path) as store:
         store.upsert([old, mixed, plain, unscored])
-    raw = sqlite3.connect(path)  # as schema 3 wrote it: no probability columns (the documents may hold them)
+    raw = sqlite3.connect(path)  # as schema 4 wrote it: no probability columns (the documents may hold them)
     _drop_probability_columns(raw)
-    raw.execute("UPDATE listener_meta SET value = '3' WHERE key = 'schema_version'")
+    raw.execute("UPDATE listener_meta SET value = '4' WHERE key = 'schema_version'")
     raw.commit()
     raw.close()
     with SqliteStore(path) as store:

@@ -198,3 +198,32 @@ def test_admin_page_in_chromium(served, page):
     assert web.users.token_session(token).name == "vera"
     no_payload_ran(page)
     shot(page, "11-admin")
+
+
+def test_a_viewer_makes_and_revokes_their_own_token_in_chromium(served, page):
+    web, base = served
+    console_errors = []  # e.g. "Failed to load resource" for a missing /favicon.ico on every page
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.goto(base + "/login")
+    page.fill("input[name=name]", "vera")  # a viewer: no admin page, but her own tokens
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+    page.click("nav a[href='/tokens']")
+    page.wait_for_url(base + "/tokens")
+    page.fill("form[action='/tokens'] input[name=label]", "<img src=x onerror=alert(1)> cron")
+    page.click("form[action='/tokens'] button[type=submit]")
+    token = page.locator("code.token").inner_text()
+    assert web.users.token_session(token).name == "vera"
+    [info] = web.users.tokens("vera")
+    row = page.locator("table#tokens tbody tr")
+    assert row.count() == 1 and f"{info.prefix}…" in row.inner_text() and "<img src=x" in row.inner_text()
+    no_payload_ran(page)
+    shot(page, "12-own-tokens")
+    page.goto(base + "/tokens")
+    assert page.locator("code.token").count() == 0 and token not in page.content()  # shown once only
+    page.click(f"form[action='/tokens/{info.id}/revoke'] button[type=submit]")
+    page.wait_for_url(base + "/tokens")
+    assert "No tokens." in page.locator("table#tokens").inner_text()
+    assert web.users.token_session(token) is None
+    assert console_errors == []

@@ -211,6 +211,71 @@ def test_admin_page_manages_users_and_shows_a_new_token_once(web):
     assert web.users.token_session(shown) is None  # removing a user ends their tokens too
 
 
+def test_every_user_makes_lists_and_revokes_only_their_own_tokens(web):
+    vera = login(web.app)  # a viewer
+    page = vera.get("/tokens").text
+    assert 'href="/tokens"' in page and "No tokens." in page
+    csrf = csrf_of(page)
+    assert vera.post("/tokens", data={"label": "nightly"}).status_code == 403  # no CSRF token: nothing made
+    assert vera.post("/tokens", data={"label": "x" * 101, "csrf": csrf}).status_code == 400
+    assert web.users.tokens("vera") == []
+    made = vera.post("/tokens", data={"label": "<img src=x onerror=alert(1)> nightly", "csrf": csrf})
+    assert made.status_code == 200
+    shown = re.search(r'<code class="token">(lst_[^<]+)</code>', made.text).group(1)
+    assert made.text.count(shown) == 1 and "<img src=x" not in made.text
+    [info] = web.users.tokens("vera")
+    assert info.prefix == shown[:10] and shown.startswith(info.prefix)
+    script = TestClient(web.app, headers={"Authorization": f"Bearer {shown}"})
+    assert script.get("/api/search", params={"q": "refund"}).status_code == 200
+    listed = vera.get("/tokens").text
+    assert shown not in listed and f"{info.prefix}…" in listed and "&lt;img src=x" in listed  # never the secret again
+    row = re.search(rf"<tr><td>{info.id}</td>.*?</tr>", listed, re.S).group(0)
+    assert "never" not in row  # the script above used it: last used is shown
+    # a token cannot reach the page, so it cannot make more tokens
+    assert "/login" in str(script.post("/tokens", data={"label": "more"}).url)
+    assert len(web.users.tokens("vera")) == 1
+    # someone else's token is not theirs to see or revoke
+    ed = login(web.app, "ed")
+    ed_made = ed.post("/tokens", data={"label": "ed's", "csrf": csrf_of(ed.get("/tokens").text)}).text
+    ed_token = re.search(r'<code class="token">(lst_[^<]+)</code>', ed_made).group(1)
+    [ed_info] = web.users.tokens("ed")
+    assert "ed&#39;s" not in vera.get("/tokens").text and ed_info.prefix not in vera.get("/tokens").text
+    assert vera.post(f"/tokens/{ed_info.id}/revoke", data={"csrf": csrf}).status_code == 404
+    assert web.users.token_session(ed_token) is not None
+    assert vera.post(f"/tokens/{info.id}/revoke", data={"csrf": "forged"}).status_code == 403
+    revoked = vera.post(f"/tokens/{info.id}/revoke", data={"csrf": csrf}, follow_redirects=False)
+    assert revoked.status_code == 303 and revoked.headers["location"] == "/tokens"
+    assert script.get("/api/search").status_code == 401 and web.users.tokens("vera") == []
+    # an admin still revokes anyone's, and sees every token by its prefix
+    admin = login(web.app, "ada")
+    admin_page = admin.get("/admin").text
+    assert f"{ed_info.prefix}…" in admin_page and ed_token not in admin_page
+    admin.post(f"/admin/tokens/{ed_info.id}/revoke", data={"csrf": csrf_of(admin_page)})
+    assert web.users.token_session(ed_token) is None
+
+
+def test_a_users_file_from_before_token_prefixes_still_opens(tmp_path):
+    import sqlite3
+
+    from listener.web.users import Users, hash_token
+
+    path = tmp_path / "users.db"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE tokens (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, "
+                      "label TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, created REAL NOT NULL, last_used REAL)")
+    old.execute("INSERT INTO tokens (name, label, hash, created) VALUES ('vera', 'old', ?, 1.0)",
+                (hash_token("lst_old"),))
+    old.commit()
+    old.close()
+    users = Users(path)
+    users.add("vera", PASSWORD)
+    assert [(t.label, t.prefix) for t in users.tokens("vera")] == [("old", None)]
+    assert users.token_session("lst_old").name == "vera"
+    _, token = users.add_token("vera", "new")
+    assert users.tokens("vera")[1].prefix == token[:10]
+    users.close()
+
+
 def test_numbers_and_dates_follow_the_readers_language(web):
     record = web.alerts.get(web.alert_id)
     start = record.window_start

@@ -4,7 +4,9 @@
 (listener.alerts.baseline) gives the expected count, and the observed count summed over the last few
 buckets is compared with the expected sum under a negative binomial. Summing several windows (one
 bucket, the rule's window, a few hours) catches both a sharp burst and a slow ramp; the smallest tail
-probability wins, corrected for the number of windows looked at (Bonferroni). The result is a
+probability wins, corrected for the number of windows looked at (Bonferroni). Optionally one more window
+compares the last few hours with the same hours of recent days and weeks (`same_time_window`): a story that
+lifts volume for an afternoon is soon followed by the level, but not by last week. The result is a
 `Score` with the probability and its z equivalent, so every alert can say "observed 57, expected 9.2,
 p = 3e-9".
 
@@ -58,7 +60,7 @@ class CountSpikeDetector:
 
     def __init__(self, step: float, windows: tuple[int, ...] = (1, 3, 12), tz: str = "UTC",
                  min_history: float = DEFAULT_MIN_HISTORY, confirm: int = 1, quiet_floor: float = 1.0,
-                 **baseline_options):
+                 same_time_window: float | None = None, **baseline_options):
         self.step = step
         self.quiet_floor = quiet_floor
         self.windows = tuple(sorted(set(max(1, int(w)) for w in windows)))
@@ -67,6 +69,9 @@ class CountSpikeDetector:
         self.confirm = max(1, int(confirm))
         self._trail = _Trail(self.windows[-1] + 1)
         self._single_p: deque[float] = deque(maxlen=self.confirm - 1)
+        self._same_time = SameTimeWindow.for_step(step, same_time_window) if same_time_window else None
+        # the windows each bucket is judged in: the Bonferroni factor of every window's tail probability
+        self.looked_at = len(self.windows) + (self._same_time is not None)
 
     @property
     def ready(self) -> bool:
@@ -79,6 +84,8 @@ class CountSpikeDetector:
 
     def learn(self, t: float, value: float) -> None:
         """Learn from a bucket without scoring it (replaying history before a check)."""
+        if self._same_time is not None:
+            self._same_time.add(value, self.baseline.inv_r)
         self._trail.add(self.baseline, t, value)
         self.baseline.update(t, value)
         if self.confirm > 1:
@@ -112,13 +119,26 @@ class CountSpikeDetector:
                     typical = self.quiet_floor * self._trail.typical(window)
                     if typical > exp:
                         dispersion *= (typical / exp) ** 2
-                p = min(1.0, nbinom_sf(obs, exp, dispersion) * len(self.windows))
+                p = min(1.0, nbinom_sf(obs, exp, dispersion) * self.looked_at)
                 if window == 1 and self.confirm > 1:
                     # persistence: the bucket AND the ones before it must each be unusual
                     single_p = p
                     p = max([p, *self._single_p]) if len(self._single_p) >= self.confirm - 1 else 1.0
                 if p < best.p:
                     best = Score(t, obs, exp, p, p_to_z(p), window, True, t - (window - 1) * self.step, window * self.step)
+        if self._same_time is not None:
+            found = self._same_time.window(value, fraction) if ready else None
+            if found is not None and found[0] > found[1]:
+                obs, exp, spread = found
+                # never narrower than the seasonal model's spread for a sum of this many buckets, as it was
+                # before the window began (the window's own burst would otherwise widen it)
+                size = self._same_time.size
+                dispersion = max(spread, self._same_time.inv_r_before(self.baseline.inv_r) / self.dispersion_divisor(size))
+                p = min(1.0, nbinom_sf(obs, exp, dispersion) * self.looked_at)
+                if p < best.p:
+                    best = Score(t, obs, exp, p, p_to_z(p), size, True, t - (size - 1) * self.step, size * self.step)
+            if fraction >= 1.0:
+                self._same_time.add(value, self.baseline.inv_r)
         if fraction >= 1.0:
             self.baseline.update(t, value)
             if self.confirm > 1:
@@ -126,6 +146,92 @@ class CountSpikeDetector:
         else:
             self._trail.pop()
         return best
+
+
+class SameTimeWindow:
+    """The sum of the last `size` buckets against the same hours of the last days and of the same weekday.
+
+    The seasonal baseline's level follows the data within hours (it has to: a brand's volume drifts), so a
+    story that lifts volume four-fold for a whole afternoon is explained away as the new level before any
+    short window finds it unusual. Yesterday and last week have not moved: the expected sum here is the
+    median of the same hours on each of the last DAYS days, or, when larger, the median of the same hours
+    on the same weekday of the last WEEKS weeks (a Saturday night is compared with Saturday nights, not
+    with quiet weekday nights). Medians, so one earlier incident at that hour does not raise the bar. The
+    spread is that of the sums the median was taken from (median absolute deviation, as negative-binomial
+    over-dispersion). Silent until DAYS days and MIN_WEEKS weeks of history exist, and where those hours
+    usually hold fewer than MIN_EXPECTED mentions (the policy's default min_volume): a median of a week of
+    near-empty afternoons says little, and the short windows, with their quiet-hour floor, judge sparse
+    subjects."""
+
+    DAYS = 7
+    WEEKS = 4
+    MIN_WEEKS = 2
+    MIN_EXPECTED = 10.0
+
+    def __init__(self, size: int, per_day: int):
+        self.size = size
+        self.per_day = per_day
+        self.values: deque[float] = deque(maxlen=size)
+        self.running = 0.0  # the sum of `values`
+        self.inv_rs: deque[float] = deque(maxlen=size)  # the model's over-dispersion before each of them
+        # the window's sum at every past bucket (nan before the window was full), WEEKS weeks of them, in a
+        # ring (a deque's middle is slow to index)
+        self.sums: list[float] = [math.nan] * (self.WEEKS * 7 * per_day)
+        self.count = 0  # buckets added so far
+
+    @classmethod
+    def for_step(cls, step: float, seconds: float) -> SameTimeWindow | None:
+        """None when a day is not a whole number of buckets (the same time of day has no bucket)."""
+        per_day = 86400.0 / step
+        if abs(per_day - round(per_day)) > 1e-9 or round(per_day) < 2:
+            return None
+        return cls(max(1, int(round(seconds / step))), int(round(per_day)))
+
+    def inv_r_before(self, now: float) -> float:
+        """The seasonal model's over-dispersion before the window's first bucket (`now`: before the current one)."""
+        return self.inv_rs[-(self.size - 1)] if self.size > 1 else now
+
+    def add(self, value: float, inv_r: float) -> None:
+        """Add a bucket's count, with the seasonal model's over-dispersion before it learned from it."""
+        if len(self.values) == self.size:
+            self.running -= self.values[0]
+        self.values.append(float(value))
+        self.inv_rs.append(inv_r)
+        self.running += float(value)
+        self.sums[self.count % len(self.sums)] = self.running if len(self.values) == self.size else math.nan
+        self.count += 1
+
+    def _median_of(self, days_back) -> tuple[float, list[float]]:
+        # the sum that ended k buckets before the current one is at (count - k) in the ring
+        ring = len(self.sums)
+        past = sorted(x for x in (self.sums[(self.count - d * self.per_day) % ring] for d in days_back
+                                  if d * self.per_day <= min(self.count, ring)) if not math.isnan(x))
+        if not past:
+            return 0.0, past
+        mid = len(past) // 2
+        return (past[mid] if len(past) % 2 else 0.5 * (past[mid - 1] + past[mid])), past
+
+    def window(self, value: float, fraction: float = 1.0) -> tuple[float, float, float] | None:
+        """(observed, expected, over-dispersion) for the window ending with this bucket; None with too little
+        history, when those hours are usually near-empty, or when the window is not above the last days'
+        median (nothing to score). A bucket still
+        filling counts as `fraction` of one in the expected sum."""
+        if len(self.values) < self.size - 1:
+            return None
+        observed = self.running + float(value) - (self.values[0] if len(self.values) == self.size else 0.0)
+        scale = (self.size - 1 + fraction) / self.size
+        daily, days = self._median_of(range(1, self.DAYS + 1))
+        if len(days) < self.DAYS or observed <= daily * scale:
+            return None  # (most buckets: nothing above yesterday's usual, no need for the rest)
+        weekly, weeks = self._median_of(range(7, 7 * self.WEEKS + 1, 7))
+        if len(weeks) < self.MIN_WEEKS:
+            return None
+        median, past = (daily, days) if daily >= weekly else (weekly, weeks)
+        if median < self.MIN_EXPECTED:
+            return None
+        mad = 1.4826 * sorted(abs(x - median) for x in past)[len(past) // 2]  # ~ sd for a normal
+        spread = max((mad * mad - median) / (median * median), 0.0)  # var = mu + inv_r * mu^2
+        return observed, median * scale, spread
 
 
 class _Trail:

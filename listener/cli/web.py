@@ -103,14 +103,15 @@ def token_add(
 
 @token_app.command("list")
 def token_list():
-    """List API tokens (id, user, label, last used); the tokens themselves are not kept."""
+    """List API tokens (id, user, the token's first characters, label, last used); the tokens are not kept."""
     from datetime import datetime, timezone
 
     with _users("user token list") as users:
         for t in users.tokens():
             used = datetime.fromtimestamp(t.last_used, timezone.utc).isoformat(timespec="seconds") \
                 if t.last_used else "never"
-            _out.print(f"{t.id}\t{t.name}\t{t.label}\t{used}", markup=False, highlight=False)
+            _out.print(f"{t.id}\t{t.name}\t{t.prefix + '…' if t.prefix else '-'}\t{t.label}\t{used}", markup=False,
+                       highlight=False)
 
 
 @token_app.command("revoke")

@@ -38,10 +38,10 @@ Statistics
 ----------
 Counts, breakdowns (terms) and time series read the summary tables of listener.store.sqlite_rollups
 (quarter-hour counts by up to two of brand, source, lang and sentiment, and by topic alone, with brand or
-with sentiment; per-day author counts), kept exact
+with sentiment; by domain alone; by rating alone and with sentiment; per-day author counts), kept exact
 in the same transactions as the mentions, whenever the filters and the split are among what they keep;
 the whole-year daily series is then about 1,500 summary rows instead of a million mentions. Anything else
-(a query, a rating, three dimensions at once) counts the mentions, as do the ragged edges of a date range.
+(a query, an author, three dimensions at once) counts the mentions, as do the ragged edges of a date range.
 
 Concurrency
 -----------
@@ -85,8 +85,8 @@ from listener.text import normalise, tokens
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4  # 2: mention_brands and mention_topics carry the sentiment; 3: rollups; 4: the sentiment's
-# three probabilities (see _UPGRADES)
+SCHEMA_VERSION = 5  # 2: mention_brands and mention_topics carry the sentiment; 3: rollups; 4: rollups by domain
+#                     and rating; 5: the sentiment's three probabilities (see _UPGRADES)
 #: low bits of the rowid: up to 2**(SLOT_BITS - 1) mentions may share one published second. Beyond that the
 #: allocator spills into the next second's slots, and for those mentions date order, date filters and time
 #: buckets (all read the time from the rowid) are off by the few seconds they spilled.
@@ -151,11 +151,13 @@ _UPGRADES: dict[int, list[str]] = {
     1: [f"ALTER TABLE {table} ADD COLUMN sentiment TEXT" for table in ("mention_brands", "mention_topics")]
        + [f"UPDATE {table} SET sentiment = (SELECT m.sentiment FROM mentions m WHERE m.rowid = {table}.rowid)"
           for table in ("mention_brands", "mention_topics")],
-    # the summary tables exist (SCHEMA creates them, empty); fill them from the stored mentions, once
-    2: [rollups.build],
+    # the summary tables exist (SCHEMA creates them, empty); they are filled by the next step, once
+    2: [],
+    # the summaries gain the domain and rating dimensions: add the columns, then (re)build from the mentions
+    3: [rollups.add_columns, rollups.build],
     # the model's probabilities, as columns for Filters.mixed; filled from the stored documents (mentions
     # scored before probabilities were kept have none: NULL, never mixed, until `listener rescore`)
-    3: [f"ALTER TABLE mentions ADD COLUMN sentiment_{label} REAL" for label in SENTIMENT_LABELS]
+    4: [f"ALTER TABLE mentions ADD COLUMN sentiment_{label} REAL" for label in SENTIMENT_LABELS]
        + ["UPDATE mentions SET " + ", ".join(
            f"sentiment_{label} = (SELECT json_extract(d.doc, '$.sentiment.probabilities.{label}') "
            f"FROM mention_docs d WHERE d.rowid = mentions.rowid)" for label in SENTIMENT_LABELS)
@@ -365,7 +367,7 @@ class SqliteStore(Store):
                             if m.fingerprint and m.duplicate_of is None
                             for band in _fingerprint_bands(m.fingerprint)])
             rollups.apply(db, [rollups.Fact(row[0] >> SLOT_BITS, row[0] & 1, row[2], row[3], label, row[6],
-                                            frozenset(m.brands), frozenset(m.topics))
+                                            frozenset(m.brands), frozenset(m.topics), row[4], row[10])
                                for row, m, label in zip(rows, by_id.values(), labels)], +1)
             self._writes += 1
         result.ids = list(by_id)

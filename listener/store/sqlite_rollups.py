@@ -15,6 +15,10 @@ Why this shape
   mentions) and answer what a page asks: one filter and a split (a brand's sentiment per day), or a
   breakdown under one filter. Narrower selections (two filters and a split, a query) select few enough
   mentions that the raw path is fast anyway.
+  Two more dimensions serve the statistics every stats page asks for over the whole range: `domain` alone
+  (the domain breakdown) and `rating` alone or with sentiment (the rating agreement: the counts of each
+  sentiment among 1-2, 3 and 4-5 stars). A rating is kept as its exact value (sources give a handful:
+  1..5, halves), so any rating_min/rating_max range is answered exactly by a range over the rows.
   A mention with two brands (topics) counts once in each brand's row, as the raw split does, so a brand
   cube only answers "one brand" or "split by brand", never "either of two brands" (counted twice).
 - `rollup_authors`: per (UTC day, source, sentiment, duplicate or not), the (author number, count) pairs of
@@ -48,13 +52,18 @@ SLOT_SECONDS = 900  # a quarter hour
 SLOTS_PER_DAY = 86400 // SLOT_SECONDS
 DAY_SECONDS = 86400
 #: the dimensions counts are kept by (columns of rollup_counts, and the Filters fields that select them)
-DIMS = ("brand", "source", "lang", "sentiment", "topic")
+DIMS = ("brand", "source", "lang", "sentiment", "topic", "domain", "rating")
 _FILTER_OF = {"brand": "brands", "source": "sources", "lang": "langs", "sentiment": "sentiments", "topic": "topics"}
+#: dimensions that are only ever split by (no Filters field selects a domain) or only filtered by a range
+_SPLIT_ONLY = {"domain"}
+_RANGE = {"rating"}
 #: cube id (bit i set: DIMS[i] is kept): every set of at most two of the first four dimensions, and topic
-#: alone, by brand and by sentiment (the topic breakdown of a page, of a brand's page, topics' tone)
+#: alone, by brand and by sentiment (the topic breakdown of a page, of a brand's page, topics' tone); domain
+#: alone (the domain breakdown); rating alone and by sentiment (rating agreement, listener.stats)
 CUBES: tuple[int, ...] = tuple(sorted(
     {sum(1 << DIMS.index(d) for d in dims) for size in (0, 1, 2) for dims in combinations(DIMS[:4], size)}
-    | {sum(1 << DIMS.index(d) for d in dims) for dims in (("topic",), ("brand", "topic"), ("sentiment", "topic"))}))
+    | {sum(1 << DIMS.index(d) for d in dims) for dims in (("topic",), ("brand", "topic"), ("sentiment", "topic"),
+                                                          ("domain",), ("rating",), ("sentiment", "rating"))}))
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rollup_counts (
@@ -62,7 +71,8 @@ CREATE TABLE IF NOT EXISTS rollup_counts (
     brand TEXT, source TEXT, lang TEXT, sentiment TEXT, topic TEXT,  -- NULL lang or sentiment: none
     dup INTEGER NOT NULL,               -- 1: near-duplicates
     day INTEGER NOT NULL,               -- UTC day (epoch days)
-    slots BLOB NOT NULL                 -- 96 little-endian int32 counts, one per UTC quarter hour
+    slots BLOB NOT NULL,                -- 96 little-endian int32 counts, one per UTC quarter hour
+    domain TEXT, rating REAL            -- (added by store schema 4) NULL domain or rating: none
 );
 -- reads: one cube, its values, a range of days (writes: the rows of the days a batch touches)
 CREATE INDEX IF NOT EXISTS rollup_counts_values
@@ -92,6 +102,8 @@ class Fact(NamedTuple):
     author_id: str | None
     brands: frozenset[str]
     topics: frozenset[str]
+    domain: str | None = None
+    rating: float | None = None
 
 
 def facts_of(db, rowids: Iterable[int]) -> list[Fact]:
@@ -109,17 +121,27 @@ def facts_of(db, rowids: Iterable[int]) -> list[Fact]:
 
 _FACT_COLUMNS = ("m.rowid, m.source, m.lang, m.sentiment, m.author_id, "
                  "(SELECT json_group_array(b.brand) FROM mention_brands b WHERE b.rowid = m.rowid), "
-                 "(SELECT json_group_array(t.topic) FROM mention_topics t WHERE t.rowid = m.rowid)")
+                 "(SELECT json_group_array(t.topic) FROM mention_topics t WHERE t.rowid = m.rowid), "
+                 "m.domain, m.rating")
 
 
 def _fact(row, slot_bits: int) -> Fact:
-    rowid, source, lang, sentiment, author_id, brands, topics = row
+    rowid, source, lang, sentiment, author_id, brands, topics, domain, rating = row
     return Fact(rowid >> slot_bits, rowid & 1, source, lang, sentiment, author_id, frozenset(json.loads(brands)),
-                frozenset(json.loads(topics)))
+                frozenset(json.loads(topics)), domain, rating)
+
+
+def add_columns(db) -> None:
+    """Store schema 4: the domain and rating columns on a summary table made before them (a table made
+    by this version's SCHEMA has them already)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(rollup_counts)")}
+    for column, kind in (("domain", "TEXT"), ("rating", "REAL")):
+        if column not in have:
+            db.execute(f"ALTER TABLE rollup_counts ADD COLUMN {column} {kind}")
 
 
 def build(db) -> None:
-    """Fill the rollups from every stored mention (the migration to schema 3), starting from empty tables."""
+    """Fill the rollups from every stored mention (the migration to store schema 4), from empty tables."""
     from listener.store.sqlite import SLOT_BITS
 
     for table in ("rollup_counts", "rollup_authors", "rollup_author_ids"):
@@ -139,20 +161,22 @@ def build(db) -> None:
 
 
 def cube_keys(fact: Fact, day: int) -> list[tuple]:
-    """The rollup_counts keys (cube, brand, source, lang, sentiment, topic, dup, day) one mention counts in:
-    one per cube, the brand and topic cubes once per brand, topic, or (brand, topic). Spelled out, not looped
-    over CUBES: this runs a dozen times per mention written (tests/test_store_rollups.py checks it)."""
-    s, l, e, d = fact.source, fact.lang, fact.sentiment, fact.dup
-    keys = [(0, None, None, None, None, None, d, day), (2, None, s, None, None, None, d, day),
-            (4, None, None, l, None, None, d, day), (8, None, None, None, e, None, d, day),
-            (6, None, s, l, None, None, d, day), (10, None, s, None, e, None, d, day),
-            (12, None, None, l, e, None, d, day)]
+    """The rollup_counts keys (cube, brand, source, lang, sentiment, topic, domain, rating, dup, day) one
+    mention counts in: one per cube, the brand and topic cubes once per brand, topic, or (brand, topic).
+    Spelled out, not looped over CUBES: this runs a dozen times per mention written
+    (tests/test_store_rollups.py checks it)."""
+    s, l, e, d, o, r = fact.source, fact.lang, fact.sentiment, fact.dup, fact.domain, fact.rating
+    keys = [(0, None, None, None, None, None, None, None, d, day), (2, None, s, None, None, None, None, None, d, day),
+            (4, None, None, l, None, None, None, None, d, day), (8, None, None, None, e, None, None, None, d, day),
+            (6, None, s, l, None, None, None, None, d, day), (10, None, s, None, e, None, None, None, d, day),
+            (12, None, None, l, e, None, None, None, d, day), (32, None, None, None, None, None, o, None, d, day),
+            (64, None, None, None, None, None, None, r, d, day), (72, None, None, None, e, None, None, r, d, day)]
     for b in fact.brands:
-        keys += [(1, b, None, None, None, None, d, day), (3, b, s, None, None, None, d, day),
-                 (5, b, None, l, None, None, d, day), (9, b, None, None, e, None, d, day)]
-        keys += [(17, b, None, None, None, t, d, day) for t in fact.topics]
+        keys += [(1, b, None, None, None, None, None, None, d, day), (3, b, s, None, None, None, None, None, d, day),
+                 (5, b, None, l, None, None, None, None, d, day), (9, b, None, None, e, None, None, None, d, day)]
+        keys += [(17, b, None, None, None, t, None, None, d, day) for t in fact.topics]
     for t in fact.topics:
-        keys += [(16, None, None, None, None, t, d, day), (24, None, None, None, e, t, d, day)]
+        keys += [(16, None, None, None, None, t, None, None, d, day), (24, None, None, None, e, t, None, None, d, day)]
     return keys
 
 
@@ -198,7 +222,8 @@ def _write_counts(db, by_key: dict[tuple, dict[int, int]]) -> None:
     existing = {}
     for start in range(0, len(days), 500):
         for rowid, *key, slots in db.execute(
-                "SELECT rowid, cube, brand, source, lang, sentiment, topic, dup, day, slots FROM rollup_counts "
+                "SELECT rowid, cube, brand, source, lang, sentiment, topic, domain, rating, dup, day, slots "
+                "FROM rollup_counts "
                 "WHERE day IN (SELECT value FROM json_each(?))", (json.dumps(days[start:start + 500]),)):
             existing[tuple(key)] = (rowid, slots)
     inserts, updates, deletes = [], [], []
@@ -217,8 +242,8 @@ def _write_counts(db, by_key: dict[tuple, dict[int, int]]) -> None:
             updates.append((_blob(slots), rowid))
     db.executemany("DELETE FROM rollup_counts WHERE rowid = ?", deletes)
     db.executemany("UPDATE rollup_counts SET slots = ? WHERE rowid = ?", updates)
-    db.executemany("INSERT INTO rollup_counts (cube, brand, source, lang, sentiment, topic, dup, day, slots) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+    db.executemany("INSERT INTO rollup_counts (cube, brand, source, lang, sentiment, topic, domain, rating, dup, day, "
+                   "slots) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
 
 
 def _write_authors(db, by_key: dict[tuple, dict[str, int]]) -> None:
@@ -280,17 +305,18 @@ def forget_author_number(db, author_id: str) -> None:
 
 def counts_cube(filters: Filters, field: str | None) -> int | None:
     """The cube that answers counts of `filters` split by `field` (None: not split) exactly, or None."""
-    if (filters.query and filters.query.strip()) or filters.authors or filters.mixed \
-            or filters.rating_min is not None or filters.rating_max is not None:
+    if (filters.query and filters.query.strip()) or filters.authors or filters.mixed:
         return None
-    if field is not None and field not in DIMS:
+    if field is not None and (field not in DIMS or field in _RANGE):
         return None
     for dim in ("brand", "topic"):  # the many-valued ones
         values = getattr(filters, _FILTER_OF[dim])
         if len(values) > 1 or (values and field == dim):
             return None  # "either brand" would count a two-brand mention twice; a brand split under a brand
             # filter also counts the other brands of the selected mentions
-    dims = {d for d in DIMS if getattr(filters, _FILTER_OF[d])} | ({field} if field else set())
+    dims = {d for d in _FILTER_OF if getattr(filters, _FILTER_OF[d])} | ({field} if field else set())
+    if filters.rating_min is not None or filters.rating_max is not None:
+        dims.add("rating")
     cube = sum(1 << DIMS.index(d) for d in dims)
     return cube if cube in CUBES else None
 
@@ -309,8 +335,10 @@ def _conditions(filters: Filters, dims: Iterable[str], unkept: Iterable[str] = (
     if not filters.include_duplicates:
         sql += " AND dup = 0"
     for dim in dims:
-        values = getattr(filters, _FILTER_OF[dim])
-        if not values:
+        if dim in _SPLIT_ONLY:
+            continue
+        values = getattr(filters, _FILTER_OF[dim]) if dim in _FILTER_OF else ()
+        if not values and dim not in _RANGE:
             continue
         if dim == "sentiment":
             labels = [v for v in values if v != "unscored"]
@@ -319,6 +347,13 @@ def _conditions(filters: Filters, dims: Iterable[str], unkept: Iterable[str] = (
                 parts.append("sentiment IS NULL")
             sql += f" AND ({' OR '.join(parts)})"
             params += labels
+        elif dim == "rating":
+            # as the raw path's `m.rating >= ? AND m.rating <= ?`: a mention without a rating is never in range
+            sql += " AND rating IS NOT NULL"
+            for op, bound in ((">=", filters.rating_min), ("<=", filters.rating_max)):
+                if bound is not None:
+                    sql += f" AND rating {op} ?"
+                    params.append(bound)
         else:
             sql += f" AND {dim} IN ({', '.join('?' for _ in values)})"
             params += list(values)
@@ -342,7 +377,7 @@ def slot_counts(db, cube: int, filters: Filters, field: str | None, first_slot: 
     rows = db.execute(f"SELECT {column}, day, slots FROM rollup_counts WHERE cube = {cube}{where}", params).fetchall()
     if field == "sentiment":
         rows = [("unscored" if v is None else v, day, slots) for v, day, slots in rows]
-    elif field == "lang":
+    elif field in ("lang", "domain"):
         rows = [row for row in rows if row[0] is not None]
     if not rows:
         empty = np.zeros(0, np.int64)

@@ -24,7 +24,7 @@ def create_app(settings: Settings, store: Store | None = None, users: Users | No
     from listener.query import QuerySyntaxError
     from listener.runtime import open_settings_store, resolve_project
     from listener.store.base import QueryTooSlow, StoreUnavailable
-    from listener.web import admin, api, api_mentions, mention_page, overview, pages
+    from listener.web import admin, api, api_mentions, mention_page, overview, pages, tokens_page
 
     app = FastAPI(title="listener", summary="Search mentions, see their volume, handle alerts, read the SEO report.")
     app.state.settings = settings
@@ -74,6 +74,6 @@ def create_app(settings: Settings, store: Store | None = None, users: Users | No
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    for module in (api, api_mentions, pages, overview, mention_page, admin):
+    for module in (api, api_mentions, pages, overview, mention_page, admin, tokens_page):
         app.include_router(module.router)
     return app

@@ -26,9 +26,12 @@ CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, has
 CREATE TABLE IF NOT EXISTS sessions (token TEXT PRIMARY KEY, name TEXT NOT NULL, csrf TEXT NOT NULL,
                                      expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, label TEXT NOT NULL,
-                                   hash TEXT NOT NULL UNIQUE, created REAL NOT NULL, last_used REAL)
+                                   hash TEXT NOT NULL UNIQUE, created REAL NOT NULL, last_used REAL, prefix TEXT)
 """
 TOKEN_PREFIX = "lst_"  # recognisable in a leaked file or a secret scanner, and never a session cookie
+# The start of a token kept in clear so its owner can tell tokens apart (and match one found in a script or a
+# leak) without the secret: 6 of its 43 random characters, which leaves over 200 bits unknown.
+SHOWN_PREFIX = len(TOKEN_PREFIX) + 6
 
 
 
@@ -60,6 +63,7 @@ class TokenInfo:
     label: str
     created: float
     last_used: float | None
+    prefix: str | None = None  # None for tokens made before prefixes were kept
 
 
 def hash_password(password: str) -> str:
@@ -92,6 +96,9 @@ class Users:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         with self._lock:
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(tokens)")}
+            if "prefix" not in columns:  # a users.db made before token prefixes were kept
+                self._db.execute("ALTER TABLE tokens ADD COLUMN prefix TEXT")
 
     @classmethod
     def open(cls, settings) -> "Users":
@@ -136,12 +143,12 @@ class Users:
             raise UserError("token label: use up to 100 printable characters")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._lock:
-            cursor = self._db.execute("INSERT INTO tokens (name, label, hash, created) VALUES (?, ?, ?, ?)",
-                                      (name, label, hash_token(token), time.time()))
+            cursor = self._db.execute("INSERT INTO tokens (name, label, hash, created, prefix) VALUES (?, ?, ?, ?, ?)",
+                                      (name, label, hash_token(token), time.time(), token[:SHOWN_PREFIX]))
         return cursor.lastrowid, token
 
     def tokens(self, name: str | None = None) -> list[TokenInfo]:
-        sql = "SELECT id, name, label, created, last_used FROM tokens"
+        sql = "SELECT id, name, label, created, last_used, prefix FROM tokens"
         with self._lock:
             rows = self._db.execute(sql + (" WHERE name = ? ORDER BY id" if name else " ORDER BY id"),
                                     (name,) if name else ()).fetchall()
