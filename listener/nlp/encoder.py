@@ -279,10 +279,10 @@ class Encoder:
                 width = max(len(r) for r in rows)
                 if self.info.precision == "bf16":
                     # oneDNN builds (JIT-compiles) kernels per input shape, ~20 ms each, and keeps 1,024 of
-                    # them. Rounding widths and row counts up to multiples of 8 bounds the shapes a long-running
-                    # process ever sees to a few hundred, for a little padding (the extra rows repeat the last
-                    # one and are dropped).
-                    width = min(-(-width // 8) * 8, self.info.max_tokens)
+                    # them. Rounding widths to one of 80 (shape_width) and row counts up to multiples of 8 bounds
+                    # the shapes a long-running process ever sees to a few hundred, for a little padding (the
+                    # extra rows repeat the last one and are dropped).
+                    width = min(shape_width(width), self.info.max_tokens)
                     rows += [rows[-1]] * (-len(rows) % 8)
                 input_ids = torch.full((len(rows), width), self.tokenizer.pad_id, dtype=torch.long)
                 mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -298,6 +298,15 @@ class Encoder:
                     # hidden_states[i] is the output of the first i layers: the branch's input
                     side[chunk] = branch.pooled(result.hidden_states[branch.start], mask)[:len(chunk)].float().numpy()
         return out, side
+
+
+def shape_width(width: int) -> int:
+    """`width` rounded up to one of 80 widths up to 512: steps of 2 tokens below 64, 4 below 128, 8 below 256,
+    16 below 512 (a sixteenth of the width's power of two), so a batch is at most 1/8 and on average ~1/30
+    wider than its longest row. Fixed steps of 8 padded short texts (most mentions: median ~29 tokens) by
+    16 % in all; this pads the bundled examples by 6 %, for 80 instead of 64 shapes."""
+    step = max(2, 1 << max(0, width.bit_length() - 5))
+    return -(-width // step) * step
 
 
 def _l2(x: np.ndarray) -> np.ndarray:
@@ -386,7 +395,10 @@ def load_default_encoder(precision: str | None = "auto") -> Encoder:
     _set_threads()
     hf_logging.disable_progress_bar()
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    model = BertModel.from_pretrained(str(folder), add_pooling_layer=False, attn_implementation="sdpa", dtype=dtype)
+    from listener.nlp.attention import register
+
+    model = BertModel.from_pretrained(str(folder), add_pooling_layer=False, attn_implementation=register(),
+                                      dtype=dtype)
     model.eval()
     if precision == "int8":
         model = quantise_int8(model)
