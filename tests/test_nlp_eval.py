@@ -27,7 +27,8 @@ class ScriptedScorer:
     def predict(self, texts):
         out = []
         for t in texts:
-            p = [0.8, 0.1, 0.1] if "bad" in t else [0.1, 0.6, 0.3] if "meh" in t else [0.1, 0.1, 0.8]
+            p = ([0.8, 0.1, 0.1] if "bad" in t else [0.1, 0.6, 0.3] if "meh" in t
+                 else [0.35, 0.2, 0.45] if "torn" in t else [0.1, 0.1, 0.8])
             out.append(Prediction(np.array(p), ["payments"] if "pay" in t else [], {}))
         return out
 
@@ -120,6 +121,19 @@ def test_two_class_file_never_predicts_neutral(tmp_path):
     assert r["two_class"] and r["labels"] == ["negative", "positive"]
     assert r["languages"]["en"]["accuracy"] == 1.0  # 'meh' leans positive once neutral is out
     assert r["languages"]["en"]["confusion"]["rows_true_columns_predicted"] == [[1, 0], [0, 1]]
+
+
+def test_a_mixed_line_is_scored_as_the_product_labels_it(tmp_path):
+    """'torn' is most likely positive (0.45) but mixed with a close negative (0.35): the product labels it
+    negative (Sentiment.from_probabilities), and eval must measure that label, not the plain argmax."""
+    assert Sentiment.from_probabilities([0.35, 0.2, 0.45]).label == "negative"
+    three = write(tmp_path / "t.jsonl", [{"text": "torn", "label": "negative", "lang": "en"},
+                                         {"text": "meh", "label": "neutral", "lang": "en"},
+                                         {"text": "good", "label": "positive", "lang": "en"}])
+    assert evaluate_file(three, ScriptedScorer())["all"]["accuracy"] == 1.0
+    two = write(tmp_path / "b.jsonl", [{"text": "torn", "label": "negative", "lang": "en"},
+                                       {"text": "good", "label": "positive", "lang": "en"}])
+    assert evaluate_file(two, ScriptedScorer())["all"]["accuracy"] == 1.0
 
 
 def test_missing_lang_is_detected(tmp_path):

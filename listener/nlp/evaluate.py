@@ -4,8 +4,11 @@ Used by `listener model eval FILE.jsonl` and by training (on the dev splits). Wh
 - sentiment: accuracy, macro-recall (TweetEval's official measure), macro-F1, per-class precision / recall /
   F1 / support and a confusion matrix. A class with no true and no predicted line is left out of the macro
   averages (it would add a free 0 or 1). A file, set or language without a single `neutral` label is binary
-  data and scored two-class: the prediction is the larger of negative and positive. A three-class block also gets `positive_negative`: the
-  same lines without the neutral ones, decided between negative and positive only.
+  data and scored two-class. Predictions are the label the product gives a mention
+  (`Sentiment.from_probabilities`: a mixed mention is negative unless positive clearly leads); a two-class
+  decision keeps that label when it is negative or positive and takes the likelier of the two when it is
+  neutral. A three-class block also gets `positive_negative`: the same lines without the neutral ones,
+  decided between negative and positive only.
 - lines the scorer leaves unscored (a language it does not cover) stay in the denominators as misses, in an
   extra `unscored` column of the confusion matrix, and are counted per language: a model that skips hard
   lines cannot look better for it.
@@ -24,7 +27,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from listener.model import SENTIMENT_LABELS
+from listener.model import SENTIMENT_LABELS, Sentiment
 from listener.nlp.data import MIXED, Example, read_labelled
 
 ALL = "all"
@@ -139,12 +142,16 @@ def evaluate_examples(examples: Sequence[Example], scorer, languages: Iterable[s
         topics[i] = set(p.topics)
     scored = np.zeros(len(examples), dtype=bool)
     scored[chosen] = True
+    # The label a mention gets in the product (Sentiment.from_probabilities: a mixed mention is negative unless
+    # positive clearly leads), so these numbers measure what users see, not a plain most-likely class.
     pred = np.full(len(examples), UNSCORED)
-    if chosen:
-        pred[scored] = np.argmax(probs[scored], axis=1)
+    for i in np.flatnonzero(scored):
+        pred[i] = SENTIMENT_LABELS.index(Sentiment.from_probabilities(probs[i]).label)
+    # Between negative and positive only: the product's label where it is one of them, else the likelier one.
     binary = np.full(len(examples), UNSCORED)
     if chosen:
-        binary[scored] = np.where(probs[scored][:, 2] >= probs[scored][:, 0], 2, 0)
+        likelier = np.where(probs[:, 2] >= probs[:, 0], 2, 0)
+        binary[scored] = np.where(np.isin(pred[scored], (0, 2)), pred[scored], likelier[scored])
     y = np.array([e.sentiment_index if e.sentiment_index is not None else -9 for e in examples])
     known = set(scorer.topic_labels)
     lang_arr = np.array(langs)
