@@ -246,6 +246,16 @@ def test_a_stats_page_over_a_date_range_reads_only_summaries(monkeypatch):
     store.close()
 
 
+def _as_written_by(raw: sqlite3.Connection, schema: int) -> None:
+    """Finish turning a new file into one an older schema wrote: no sentiment probabilities (schema 5 added
+    them), the older version number; then commit and close."""
+    for label in ("negative", "neutral", "positive"):
+        raw.execute(f"ALTER TABLE mentions DROP COLUMN sentiment_{label}")
+    raw.execute("UPDATE listener_meta SET value = ? WHERE key = 'schema_version'", (str(schema),))
+    raw.commit()
+    raw.close()
+
+
 def test_a_schema_3_store_gains_domain_and_rating_summaries_when_opened(tmp_path):
     path = tmp_path / "v3.db"
     with SqliteStore(path) as store:
@@ -258,12 +268,8 @@ def test_a_schema_3_store_gains_domain_and_rating_summaries_when_opened(tmp_path
                                     topic TEXT, dup INTEGER NOT NULL, day INTEGER NOT NULL, slots BLOB NOT NULL);
         INSERT INTO rollup_counts SELECT cube, brand, source, lang, sentiment, topic, dup, day, slots FROM newer
             WHERE cube < 32;
-        DROP TABLE newer;
-        ALTER TABLE mentions DROP COLUMN sentiment_negative; ALTER TABLE mentions DROP COLUMN sentiment_neutral;
-        ALTER TABLE mentions DROP COLUMN sentiment_positive;  -- schema 5's probabilities""")
-    raw.execute("UPDATE listener_meta SET value = '3' WHERE key = 'schema_version'")
-    raw.commit()
-    raw.close()
+        DROP TABLE newer;""")
+    _as_written_by(raw, schema=3)
     with SqliteStore(path) as store:
         assert store._db.execute("SELECT count(*) FROM rollup_counts WHERE cube = 72").fetchone()[0] > 0
         for filters in SUMMARISED:
@@ -296,11 +302,7 @@ def test_an_existing_store_gets_its_summaries_when_opened(tmp_path):
     raw = sqlite3.connect(path)
     for table in ("rollup_counts", "rollup_authors", "rollup_author_ids"):
         raw.execute(f"DROP TABLE {table}")
-    for label in ("negative", "neutral", "positive"):  # nor the sentiment's probabilities (schema 4)
-        raw.execute(f"ALTER TABLE mentions DROP COLUMN sentiment_{label}")
-    raw.execute("UPDATE listener_meta SET value = '2' WHERE key = 'schema_version'")
-    raw.commit()
-    raw.close()
+    _as_written_by(raw, schema=2)
     with SqliteStore(path) as store:
         assert store._db.execute("SELECT count(*) FROM rollup_counts").fetchone()[0] > 0
         for filters in SUMMARISED:
