@@ -75,9 +75,9 @@ def train(
                                             "branch from the output folder."),
     branch_only: bool = typer.Option(False, "--branch-only", help="Only fine-tune the sentiment branch; keep the "
                                      "heads already in the output folder (the bundled ones when there is none)."),
-    layers: int = typer.Option(4, min=1, max=12, help="Top layers the fine-tuning trains (each one more costs about a "
+    layers: int = typer.Option(5, min=1, max=12, help="Top layers the fine-tuning trains (each one more costs about a "
                                "layer's forward and backward pass per line)."),
-    epochs: float = typer.Option(1.5, min=0.01, help="Passes over the weighted train part, at most (training "
+    epochs: float = typer.Option(2.0, min=0.01, help="Passes over the weighted train part, at most (training "
                                  "stops early when the dev parts stop improving)."),
     finetune_per_set: int = typer.Option(12000, min=0, help="Train lines kept per set for fine-tuning (0 = all)."),
     binary_two_way: bool = typer.Option(False, "--binary-two-way", help="Fine-tuning: learn the lines of a set "
