@@ -19,6 +19,11 @@ corrections_app = typer.Typer(help="Sentiment and topic corrections made in the 
 _out = Console()
 
 
+def _say(text: str) -> None:
+    """Print a line as it is: names, labels and tokens are the user's text, never rich markup."""
+    _out.print(text, markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.add_typer(user_app, name="user")
@@ -70,7 +75,7 @@ def user_add(
     """Add a user, or change an existing user's role and password."""
     with _users("user add") as users:
         users.add(name, password, role)
-    _out.print(f"user {name} saved as {role}", markup=False, highlight=False)
+    _say(f"user {name} saved as {role}")
 
 
 @user_app.command("list")
@@ -78,7 +83,7 @@ def user_list():
     """List the users and their roles."""
     with _users("user list") as users:
         for name, role in users.list():
-            _out.print(f"{name}\t{role}", markup=False, highlight=False)
+            _say(f"{name}\t{role}")
 
 
 @user_app.command("remove")
@@ -86,7 +91,7 @@ def user_remove(name: str = typer.Argument(..., help="The login name.")):
     """Remove a user and end their sessions."""
     with _users("user remove") as users:
         users.remove(name)
-    _out.print(f"user {name} removed", markup=False, highlight=False)
+    _say(f"user {name} removed")
 
 
 @token_app.command("add")
@@ -97,7 +102,7 @@ def token_add(
     """Make an API token and print it once (only its hash is kept). Send it as `Authorization: Bearer TOKEN`."""
     with _users("user token add") as users:
         token_id, token = users.add_token(name, label)
-    _out.print(f"token {token_id} for {name} (shown once, keep it secret):", markup=False, highlight=False)
+    _say(f"token {token_id} for {name} (shown once, keep it secret):")
     print(token)
 
 
@@ -110,8 +115,7 @@ def token_list():
         for t in users.tokens():
             used = datetime.fromtimestamp(t.last_used, timezone.utc).isoformat(timespec="seconds") \
                 if t.last_used else "never"
-            _out.print(f"{t.id}\t{t.name}\t{t.prefix + '…' if t.prefix else '-'}\t{t.label}\t{used}", markup=False,
-                       highlight=False)
+            _say(f"{t.id}\t{t.name}\t{t.prefix + '…' if t.prefix else '-'}\t{t.label}\t{used}")
 
 
 @token_app.command("revoke")
@@ -119,7 +123,7 @@ def token_revoke(token_id: int = typer.Argument(..., help="The token's id (see `
     """Revoke an API token: it stops working at once."""
     with _users("user token revoke") as users:
         users.revoke_token(token_id)
-    _out.print(f"token {token_id} revoked", markup=False, highlight=False)
+    _say(f"token {token_id} revoked")
 
 
 @corrections_app.command("export")
@@ -136,7 +140,7 @@ def corrections_export(
         with Corrections.open(current) as corrections, open_settings_store(current) as store, \
                 open(output, "w", encoding="utf-8") as handle:
             count = export_corrections(corrections, store, handle)
-    _out.print(f"{count} correction(s) written to {output}", markup=False, highlight=False)
+    _say(f"{count} correction(s) written to {output}")
 
 
 @corrections_app.command("list")
@@ -147,5 +151,5 @@ def corrections_list():
     with Corrections.open(settings()) as corrections:
         for c in corrections.list():
             topics = ",".join(c.topics) if c.topics is not None else "-"
-            _out.print(f"{c.mention_id}\t{c.sentiment or '-'}\t{topics}\t{c.corrected_by}\t"
-                       f"{c.corrected_at.isoformat()}", markup=False, highlight=False)
+            _say(f"{c.mention_id}\t{c.sentiment or '-'}\t{topics}\t{c.corrected_by}\t"
+                 f"{c.corrected_at.isoformat()}")
