@@ -126,6 +126,29 @@ def test_finetuning_learns_a_toy_task_and_leaves_the_base_alone(tmp_path, monkey
     assert (tmp_path / "cache" / "hidden").is_dir()  # the start-layer states went to the cache, not to git
 
 
+def test_finetuning_can_continue_from_a_saved_branch(tmp_path, monkeypatch):
+    from listener.nlp.corpus import TrainingDataError
+    from listener.nlp.finetune import FinetuneOptions, finetune
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    encoder = tiny_encoder()
+    trained, _ = finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1),
+                          FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50,
+                                          dev_per_set=50, max_steps=60), work_dir=tmp_path / "w1")
+    trained.save(tmp_path / "first")
+    # a near-zero learning rate: what the continued run starts from is all it can have
+    still = FinetuneOptions(k=1, batch_size=8, lr=1e-9, head_lr=1e-9, eval_every=2, patience=50, dev_per_set=50,
+                            max_steps=2, init=str(tmp_path / "first"))
+    _, info = finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1), still, work_dir=tmp_path / "w2")
+    assert info["best_dev"] >= 0.9  # a branch started from the base layers and a fresh classifier is at chance
+    _, fresh = finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1),
+                        FinetuneOptions(**{**still.__dict__, "init": None}), work_dir=tmp_path / "w3")
+    assert fresh["best_dev"] < 0.8
+    with pytest.raises(TrainingDataError, match="no branch with 2 layer"):
+        finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1),
+                 FinetuneOptions(**{**still.__dict__, "k": 2}), work_dir=tmp_path / "w4")
+
+
 def test_an_interrupted_finetuning_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     from listener.nlp.finetune import FinetuneOptions, finetune
 

@@ -83,6 +83,11 @@ def train(
     binary_two_way: bool = typer.Option(False, "--binary-two-way", help="Fine-tuning: learn the lines of a set "
                                         "without neutral labels between negative and positive only (neutral is "
                                         "then learned only from sets that label it)."),
+    init: Optional[Path] = typer.Option(None, "--init", exists=True, file_okay=False, help="Fine-tuning: continue "
+                                        "from the branch in this heads folder (same --layers) instead of the "
+                                        "base encoder's layers."),
+    lr: float = typer.Option(1e-4, min=1e-7, max=1e-2, help="Fine-tuning: peak learning rate of the encoder "
+                             "layers (after warm-up; the classifier's is 20x). Lower it with --init."),
     restart: bool = typer.Option(False, "--restart", help="Ignore a fine-tuning checkpoint of an interrupted "
                                  "run with the same data and options (by default it resumes)."),
     json_output: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
@@ -133,7 +138,7 @@ def train(
         if do_finetune:
             report["finetune"] = _run_finetune(bar, data, Path(report["heads"]), layers, epochs,
                                                finetune_per_set or None, max_dev, restart,
-                                               binary_two_way)
+                                               binary_two_way, init, lr)
         elif finetune is False:
             from listener.nlp.branch import BRANCH_CARD, BRANCH_WEIGHTS
 
@@ -175,7 +180,8 @@ def _heads_for_branch(output: Optional[Path]) -> Path:
 
 
 def _run_finetune(bar, data: list[Path], folder: Path, layers: int, epochs: float, per_set: Optional[int],
-                  max_dev: int, restart: bool, binary_two_way: bool = False) -> dict:
+                  max_dev: int, restart: bool, binary_two_way: bool = False, init: Optional[Path] = None,
+                  lr: float = 1e-4) -> dict:
     """Fine-tune the sentiment branch with a progress bar: caching states, then steps with loss and dev score."""
     from listener.nlp.finetune import FinetuneOptions, run_finetune
 
@@ -198,7 +204,8 @@ def _run_finetune(bar, data: list[Path], folder: Path, layers: int, epochs: floa
             detail += f" loss {r['loss']:.3f}" + (f" best dev {r['best']:.3f}" if r.get("best", -1) >= 0 else "")
         bar.update(tasks[stage], completed=r["step"], total=r.get("steps") or 1, rate=detail)
 
-    opts = FinetuneOptions(k=layers, epochs=epochs, binary_two_way=binary_two_way)
+    opts = FinetuneOptions(k=layers, epochs=epochs, binary_two_way=binary_two_way,
+                           init=str(init) if init else None, lr=lr, head_lr=lr * 20)
     return run_finetune(data or None, folder, opts, max_per_set=per_set, max_dev=max_dev, resume=not restart,
                         report=report)
 
