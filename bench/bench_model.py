@@ -3,7 +3,10 @@
     python bench/bench_model.py [--n 1000] [--naive-n 200] [--precision auto] [--json]
 
 The naive way is what one writes first: one text at a time through a `transformers` pipeline
-("feature-extraction") on the same fp32 model, mean-pooled, then the same heads. The scorer batches by token
+("feature-extraction") on the same fp32 model, mean-pooled, then the same heads, and, when the bundled heads
+have a fine-tuned sentiment branch, that branch run on the same text's states (one text at a time, fp32),
+mixed with the head as the scorer mixes them: the same outputs as the scorer. `--naive-without-branch`
+leaves the branch out, as this benchmark's naive way did before the branch existed. The scorer batches by token
 length (32 per batch), runs in inference mode with the thread count set to the cores, and, where the CPU
 does bf16 natively (AMX or AVX512_BF16), in bf16. The CPU's model, its relevant flags and what `auto`
 chose (and why) are printed with the numbers. Each side runs in its own process so the peak RSS (resource.getrusage) of one does not hide the
@@ -72,12 +75,13 @@ def run_scorer(n: int, precision: str | None, reps: int = 3) -> dict:
             "sentiment_branch_layers": scorer.branch.k if scorer.branch is not None else 0}
 
 
-def run_naive(n: int) -> dict:
+def run_naive(n: int, with_branch: bool = True) -> dict:
     import numpy as np
     import torch
     from transformers import BertModel, PreTrainedTokenizerFast, pipeline
     from transformers.utils import logging as hf_logging
 
+    from listener.nlp.branch import load_branch
     from listener.nlp.encoder import E5Tokenizer, default_model_dir
     from listener.nlp.heads import BUNDLED_HEADS, Heads
 
@@ -90,19 +94,31 @@ def run_naive(n: int) -> dict:
                                   eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
     extractor = pipeline("feature-extraction", model=model, tokenizer=tok, device="cpu")
     heads = Heads.load(BUNDLED_HEADS)
+    branch = load_branch(BUNDLED_HEADS, model.config, base_model=model) if with_branch else None
     load_s = time.perf_counter() - t0
     texts = _texts(n)
     extractor(ours.normalise("query: warm up"))
     t0 = time.perf_counter()
     for text, _ in texts:
-        hidden = np.asarray(extractor(ours.normalise("query: " + text), truncation=True)[0])
+        query = ours.normalise("query: " + text)
+        hidden = np.asarray(extractor(query, truncation=True)[0])
         emb = hidden.mean(0)
         emb /= np.linalg.norm(emb)
-        heads.sentiment.predict_proba(emb[None])
+        probs = heads.sentiment.predict_proba(emb[None])
         heads.topics.predict(emb[None])
+        if branch is not None:
+            ids = tok(query, truncation=True, max_length=512, return_tensors="pt")
+            with torch.inference_mode():
+                if branch.start == 0:
+                    states = model.embeddings(input_ids=ids["input_ids"])
+                else:
+                    states = model(**ids, output_hidden_states=True).hidden_states[branch.start]
+                pooled = branch.pooled(states, ids["attention_mask"]).numpy()
+            probs = branch.mix * branch.predict_proba(pooled) + (1 - branch.mix) * probs
     rate = n / (time.perf_counter() - t0)
     return {"mode": "naive", "precision": "fp32", "n": n, "load_s": round(load_s, 2), "per_s": round(rate, 1),
-            "peak_rss_mb": round(_peak_rss_mb()), "threads": torch.get_num_threads()}
+            "peak_rss_mb": round(_peak_rss_mb()), "threads": torch.get_num_threads(),
+            "sentiment_branch_layers": branch.k if branch is not None else 0}
 
 
 def _cpu_model() -> str:
@@ -124,13 +140,15 @@ def main() -> None:
     parser.add_argument("--naive-n", type=int, default=200, help="mentions for the naive way (slow)")
     parser.add_argument("--precision", default=None, help="auto, fp32, bf16 or int8 (default: auto)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--naive-without-branch", action="store_true",
+                        help="the naive way without the sentiment branch (embedding and heads only)")
     parser.add_argument("--child", choices=["scorer", "naive"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "scorer":
         print(json.dumps(run_scorer(args.n, args.precision)))
         return
     if args.child == "naive":
-        print(json.dumps(run_naive(args.naive_n)))
+        print(json.dumps(run_naive(args.naive_n, with_branch=not args.naive_without_branch)))
         return
 
     from listener.nlp.encoder import default_model_dir
@@ -138,7 +156,8 @@ def main() -> None:
     default_model_dir()  # convert once, outside the measured processes
     precision = ["--precision", args.precision] if args.precision else []
     scorer = _child(["--child", "scorer", "--n", str(args.n), *precision])
-    naive = _child(["--child", "naive", "--naive-n", str(args.naive_n)])
+    naive = _child(["--child", "naive", "--naive-n", str(args.naive_n)]
+                   + (["--naive-without-branch"] if args.naive_without_branch else []))
     # the same scorer in fp32, for the "at least 2x fp32" target of a faster precision
     fp32 = scorer if scorer["precision"] == "fp32" else _child(["--child", "scorer", "--n", str(args.n),
                                                                 "--precision", "fp32"])
@@ -166,7 +185,10 @@ def main() -> None:
           f"{scorer['first_pass_per_s']} first pass, load {scorer['load_s']} s, peak RSS {scorer['peak_rss_mb']} MB")
     if scorer.get("sentiment_branch_layers"):
         print(f"sentiment from the fine-tuned branch ({scorer['sentiment_branch_layers']} layer(s) more per text)")
-    print(f"naive (pipeline, one at a time, fp32): {naive['per_s']} mentions/s, peak RSS {naive['peak_rss_mb']} MB")
+    what = (f"with the {naive['sentiment_branch_layers']}-layer branch" if naive["sentiment_branch_layers"]
+            else "embedding and heads only")
+    print(f"naive (pipeline, one at a time, fp32, {what}): {naive['per_s']} mentions/s, "
+          f"peak RSS {naive['peak_rss_mb']} MB")
     if fp32 is not scorer:
         print(f"scorer (fp32, batched): {fp32['per_s']} mentions/s warm, peak RSS {fp32['peak_rss_mb']} MB; "
               f"{scorer['precision']} is {result['vs_fp32']}x that")

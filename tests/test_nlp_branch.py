@@ -193,6 +193,39 @@ def test_finetuning_can_continue_from_a_saved_branch(tmp_path, monkeypatch):
                  FinetuneOptions(**{**still.__dict__, "k": 2}), work_dir=tmp_path / "w4")
 
 
+def test_the_mix_with_the_head_is_chosen_on_held_out_train_lines(tmp_path, monkeypatch):
+    from listener.nlp.finetune import FinetuneOptions, choose_mix, finetune
+    from listener.nlp.heads import Heads, SentimentHead, TopicHead
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    encoder = tiny_encoder()
+    branch, _ = finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1),
+                         FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50,
+                                         dev_per_set=50, max_steps=60), work_dir=tmp_path / "w")
+    assert branch.mix == 1.0  # no mix chosen yet: the branch alone
+    rng = np.random.default_rng(0)
+    topics = TopicHead(["t"], rng.normal(size=(1, 32)).astype(np.float32), np.zeros(1, np.float32),
+                       np.array([0.5], np.float32))
+    # a head that always says negative: mixing it in only costs
+    Heads(SentimentHead(np.zeros((3, 32), np.float32), np.array([5.0, 0, 0], np.float32)), topics).save(tmp_path / "h")
+    held_out = corpus(30, seed=2)
+    mix, info = choose_mix(branch, encoder, tmp_path / "h", held_out)
+    assert mix == 1.0 and info["tuning_lines"] == 30
+    assert info["log_loss"]["1.0"] < info["log_loss"]["0.5"] < info["log_loss"]["0.0"]
+    # a branch that has learned nothing (the classifier zeroed: a third each) against a head that knows the
+    # toy task (the tiny encoder's embeddings of the three kinds of words, by a least-squares fit)
+    texts = [e.text for e in corpus(90)]
+    y = np.array([e.sentiment_index for e in corpus(90)])
+    emb = encoder.embed(texts)
+    coef = np.linalg.lstsq(np.c_[emb, np.ones(len(emb))], np.eye(3)[y] * 20 - 10, rcond=None)[0]
+    Heads(SentimentHead(coef[:-1].T.astype(np.float32), coef[-1].astype(np.float32)), topics).save(tmp_path / "g")
+    with torch.no_grad():
+        branch.module.classifier.weight.zero_()
+        branch.module.classifier.bias.zero_()
+    mix, info = choose_mix(branch, encoder, tmp_path / "g", held_out)
+    assert mix < 0.5, info
+
+
 def test_an_interrupted_finetuning_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     from listener.nlp.finetune import FinetuneOptions, finetune
 

@@ -54,7 +54,8 @@ class FinetuneOptions:
     seed: int = 13
     max_steps: int | None = None  # a cap (tests, quick runs)
     init: str | None = None  # a folder with a branch (same k) to continue from, instead of the base layers
-    mix: float = 0.5  # share of the branch in the scored probabilities (the rest: the head; see branch.py)
+    # share of the branch in the scored probabilities (the rest: the head; see branch.py); None: choose_mix
+    mix: float | None = None
     # A set whose train part has no neutral line (sst2, snappfood) says which side a text is on, not whether
     # it holds an opinion: with this on, its lines are learned between negative and positive only (the
     # neutral logit is masked out of their loss), as evaluation decides them, and neutral is learned only
@@ -350,7 +351,8 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
             "dev_lines_for_early_stopping": len(dev_sample), "options": asdict(opts),
             "cache_seconds": round(cache_seconds), "train_seconds": round(time.perf_counter() - started),
             "bf16_autocast": autocast, "history": history}
-    return Branch(module, start, temperature, {"training": info, "mix": opts.mix}), info
+    # run_finetune replaces a mix of None by choose_mix; alone, the branch is all of it
+    return Branch(module, start, temperature, {"training": info, "mix": 1.0 if opts.mix is None else opts.mix}), info
 
 
 class _BranchOnly:
@@ -390,6 +392,38 @@ def evaluate_branch(branch, encoder, dev: Sequence[Example], max_tokens: int | N
     return evaluate_examples(dev, _BranchOnly(probs), languages=None)
 
 
+MIX_CHOICES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def choose_mix(branch, encoder, heads_folder: str | Path, tune: Sequence[Example]) -> tuple[float, dict]:
+    """The share of the branch in the scored probabilities (branch.py): the one of MIX_CHOICES whose mixture
+    with the head has the lowest log-loss on `tune`, the train lines held out of fine-tuning (never dev).
+    Why log-loss and not accuracy: a few hundred lines a set decide accuracy by a handful of near-ties, while
+    log-loss uses every line's probabilities; why choose at all: a weak branch (few layers, little data) gains
+    from the head's second opinion, a strong one is only diluted by it."""
+    from listener.nlp.heads import Heads, softmax
+    from listener.nlp.hiddencache import HiddenCache, fill_hidden, hidden_key
+
+    tune = [e for e in tune if e.sentiment_index is not None]
+    if not tune:
+        return (branch.mix, {})
+    max_tokens = int(branch.card.get("training", {}).get("options", {}).get("max_tokens") or 128)
+    cache = HiddenCache(hidden_key(encoder, branch.start, max_tokens))
+    fill_hidden(encoder, [e.text for e in tune], branch.start, cache, max_tokens=max_tokens)
+    states = _States(cache, [e.text for e in tune], encoder.dim)
+    cache.close()
+    branch_probs = softmax(predict_logits(branch.module, states, autocast=_bf16_native()).astype(np.float64)
+                           / branch.temperature)
+    head_probs = Heads.load(heads_folder).sentiment.predict_proba(encoder.embed([e.text for e in tune]))
+    y = np.array([e.sentiment_index for e in tune])
+    losses = {}
+    for mix in MIX_CHOICES:
+        p = mix * branch_probs + (1 - mix) * head_probs
+        losses[mix] = round(float(-np.mean(np.log(p[np.arange(len(y)), y] + 1e-12))), 4)
+    best = min(MIX_CHOICES, key=lambda m: (losses[m], -m))  # a tie goes to more branch
+    return best, {"tuning_lines": len(tune), "log_loss": {str(k): v for k, v in losses.items()}}
+
+
 def run_finetune(files: Sequence[str | Path] | None, output: str | Path, opts: FinetuneOptions | None = None,
                  max_per_set: int | None = 12000, max_dev: int = 2000, resume: bool = True,
                  report: Report | None = None) -> dict:
@@ -411,6 +445,10 @@ def run_finetune(files: Sequence[str | Path] | None, output: str | Path, opts: F
     base = BertModel.from_pretrained(str(default_model_dir()), add_pooling_layer=False, attn_implementation="sdpa")
     corpus = build_corpus(files or [LABELLED_DIR], max_per_set=max_per_set, max_dev=max_dev)
     branch, info = finetune(encoder, base, corpus.train, corpus.dev, opts, report=report, resume=resume)
+    if opts.mix is None:
+        _, tune = _split_tuning([e for e in corpus.train if e.sentiment_index is not None], seed=opts.seed)
+        branch.mix, choice = choose_mix(branch, encoder, output, tune)
+        branch.card.update(mix=branch.mix, mix_choice=choice)
     if report:
         report({"stage": "evaluating", "step": 0, "steps": len(corpus.dev)})
     metrics = evaluate_branch(branch, encoder, corpus.dev)
