@@ -170,15 +170,22 @@ def test_finetuning_learns_a_toy_task_and_leaves_the_base_alone(tmp_path, monkey
     assert (tmp_path / "cache" / "hidden").is_dir()  # the start-layer states went to the cache, not to git
 
 
+def toy_branch(encoder, work_dir):
+    """A k = 1 branch fine-tuned on the toy corpus until it knows it (the words give the labels)."""
+    from listener.nlp.finetune import FinetuneOptions, finetune
+
+    return finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1),
+                    FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50,
+                                    dev_per_set=50, max_steps=60), work_dir=work_dir)
+
+
 def test_finetuning_can_continue_from_a_saved_branch(tmp_path, monkeypatch):
     from listener.nlp.corpus import TrainingDataError
     from listener.nlp.finetune import FinetuneOptions, finetune
 
     monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
     encoder = tiny_encoder()
-    trained, _ = finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1),
-                          FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50,
-                                          dev_per_set=50, max_steps=60), work_dir=tmp_path / "w1")
+    trained, _ = toy_branch(encoder, tmp_path / "w1")
     trained.save(tmp_path / "first", encoder.model)
     # a near-zero learning rate: what the continued run starts from is all it can have
     still = FinetuneOptions(k=1, batch_size=8, lr=1e-9, head_lr=1e-9, eval_every=2, patience=50, dev_per_set=50,
@@ -194,14 +201,12 @@ def test_finetuning_can_continue_from_a_saved_branch(tmp_path, monkeypatch):
 
 
 def test_the_mix_with_the_head_is_chosen_on_held_out_train_lines(tmp_path, monkeypatch):
-    from listener.nlp.finetune import FinetuneOptions, choose_mix, finetune
+    from listener.nlp.finetune import choose_mix
     from listener.nlp.heads import Heads, SentimentHead, TopicHead
 
     monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
     encoder = tiny_encoder()
-    branch, _ = finetune(encoder, encoder.model, corpus(90), corpus(30, seed=1),
-                         FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50,
-                                         dev_per_set=50, max_steps=60), work_dir=tmp_path / "w")
+    branch, _ = toy_branch(encoder, tmp_path / "w")
     assert branch.mix == 1.0  # no mix chosen yet: the branch alone
     rng = np.random.default_rng(0)
     topics = TopicHead(["t"], rng.normal(size=(1, 32)).astype(np.float32), np.zeros(1, np.float32),
@@ -300,3 +305,17 @@ def test_binary_sets_are_learned_between_negative_and_positive_only():
     assert torch.isclose(loss[0], two_way)  # the neutral logit, however high, costs a binary line nothing
     assert torch.isclose(loss[1], torch.nn.functional.cross_entropy(logits[1:], torch.tensor([0])))
     assert mask_neutral(logits, np.array([False, False])) is logits
+
+
+def test_model_info_says_what_the_bundled_branch_is():
+    from typer.testing import CliRunner
+
+    from listener.cli import app
+    from listener.nlp.heads import BUNDLED_HEADS
+
+    card = json.loads((BUNDLED_HEADS / BRANCH_CARD).read_text())
+    result = CliRunner().invoke(app, ["model", "info", "--json"])
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.output)["sentiment"]
+    layers = f"all {card['k']} layers" if card["start"] == 0 else f"the top {card['k']} layer(s)"
+    assert said.startswith(f"fine-tuned branch: {layers}, {round(100 * card['mix'])} % of the probabilities")

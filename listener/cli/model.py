@@ -75,9 +75,10 @@ def train(
                                             "branch from the output folder."),
     branch_only: bool = typer.Option(False, "--branch-only", help="Only fine-tune the sentiment branch; keep the "
                                      "heads already in the output folder (the bundled ones when there is none)."),
-    layers: int = typer.Option(5, min=1, max=12, help="Top layers the fine-tuning trains (each one more costs about a "
-                               "layer's forward and backward pass per line)."),
-    epochs: float = typer.Option(2.0, min=0.01, help="Passes over the weighted train part, at most (training "
+    layers: int = typer.Option(12, min=1, max=12, help="Top layers the fine-tuning trains (each one costs about a "
+                               "layer's forward and backward pass per line in training and a layer's forward pass "
+                               "per mention in scoring)."),
+    epochs: float = typer.Option(1.5, min=0.01, help="Passes over the weighted train part, at most (training "
                                  "stops early when the dev parts stop improving)."),
     finetune_per_set: int = typer.Option(12000, min=0, help="Train lines kept per set for fine-tuning (0 = all)."),
     binary_two_way: bool = typer.Option(False, "--binary-two-way", help="Fine-tuning: learn the lines of a set "
@@ -282,9 +283,11 @@ def info(heads: Optional[Path] = HeadsOption,
 
         card = json.loads((folder / BRANCH_CARD).read_text())
         present = (folder / BRANCH_WEIGHTS).exists()
-        out["sentiment"] = (f"fine-tuned branch: the top {card.get('k')} layer(s) from base layer {card.get('start')}, "
-                            f"trained {card.get('trained_at', '?')}" + ("" if present else f" ({BRANCH_WEIGHTS} "
-                            f"MISSING: retrain with `listener model train`)"))
+        k, start = card.get("k"), card.get("start")
+        layers = f"all {k} layers" if start == 0 else f"the top {k} layer(s) from base layer {start}"
+        out["sentiment"] = (f"fine-tuned branch: {layers}, {round(100 * float(card.get('mix', 1.0)))} % of the "
+                            f"probabilities (the rest from the head), trained {card.get('trained_at', '?')}"
+                            + ("" if present else f" ({BRANCH_WEIGHTS} MISSING: retrain with `listener model train`)"))
     else:
         out["sentiment"] = "the head on frozen embeddings (no fine-tuned branch in this folder)"
     if json_output:
