@@ -374,21 +374,28 @@ class _BranchOnly:
         return [Prediction(p, [], {}) for p in self._probs]
 
 
-def evaluate_branch(branch, encoder, dev: Sequence[Example], max_tokens: int | None = None) -> dict:
-    """Metrics of the branch on the dev parts, from the cached start-layer states (texts cut to the training
-    token cap; `listener model eval` on a dev file measures the full scoring path)."""
-    from listener.nlp.evaluate import evaluate_examples
+def branch_probs(branch, encoder, texts: Sequence[str], max_tokens: int | None = None) -> np.ndarray:
+    """The branch's calibrated probabilities for `texts`, from the cached start-layer states (filled where
+    missing; texts cut to the training token cap)."""
     from listener.nlp.heads import softmax
     from listener.nlp.hiddencache import TRAIN_TOKENS, HiddenCache, fill_hidden, hidden_key
 
     max_tokens = max_tokens or int(branch.card.get("training", {}).get("options", {}).get("max_tokens")
                                    or TRAIN_TOKENS)
     cache = HiddenCache(hidden_key(encoder, branch.start, max_tokens))
-    fill_hidden(encoder, [e.text for e in dev], branch.start, cache, max_tokens=max_tokens)
-    states = _States(cache, [e.text for e in dev], encoder.dim)
+    fill_hidden(encoder, list(texts), branch.start, cache, max_tokens=max_tokens)
+    states = _States(cache, list(texts), encoder.dim)
     cache.close()
     logits = predict_logits(branch.module, states, autocast=_bf16_native())
-    probs = softmax(logits.astype(np.float64) / branch.temperature)
+    return softmax(logits.astype(np.float64) / branch.temperature)
+
+
+def evaluate_branch(branch, encoder, dev: Sequence[Example], max_tokens: int | None = None) -> dict:
+    """Metrics of the branch alone on the dev parts (`listener model eval` on a dev file measures the full
+    scoring path)."""
+    from listener.nlp.evaluate import evaluate_examples
+
+    probs = branch_probs(branch, encoder, [e.text for e in dev], max_tokens)
     return evaluate_examples(dev, _BranchOnly(probs), languages=None)
 
 
@@ -401,24 +408,18 @@ def choose_mix(branch, encoder, heads_folder: str | Path, tune: Sequence[Example
     Why log-loss and not accuracy: a few hundred lines a set decide accuracy by a handful of near-ties, while
     log-loss uses every line's probabilities; why choose at all: a weak branch (few layers, little data) gains
     from the head's second opinion, a strong one is only diluted by it."""
-    from listener.nlp.heads import Heads, softmax
-    from listener.nlp.hiddencache import HiddenCache, fill_hidden, hidden_key
+    from listener.nlp.heads import Heads
 
     tune = [e for e in tune if e.sentiment_index is not None]
     if not tune:
         return (branch.mix, {})
-    max_tokens = int(branch.card.get("training", {}).get("options", {}).get("max_tokens") or 128)
-    cache = HiddenCache(hidden_key(encoder, branch.start, max_tokens))
-    fill_hidden(encoder, [e.text for e in tune], branch.start, cache, max_tokens=max_tokens)
-    states = _States(cache, [e.text for e in tune], encoder.dim)
-    cache.close()
-    branch_probs = softmax(predict_logits(branch.module, states, autocast=_bf16_native()).astype(np.float64)
-                           / branch.temperature)
-    head_probs = Heads.load(heads_folder).sentiment.predict_proba(encoder.embed([e.text for e in tune]))
+    texts = [e.text for e in tune]
+    from_branch = branch_probs(branch, encoder, texts)
+    from_head = Heads.load(heads_folder).sentiment.predict_proba(encoder.embed(texts))
     y = np.array([e.sentiment_index for e in tune])
     losses = {}
     for mix in MIX_CHOICES:
-        p = mix * branch_probs + (1 - mix) * head_probs
+        p = mix * from_branch + (1 - mix) * from_head
         losses[mix] = round(float(-np.mean(np.log(p[np.arange(len(y)), y] + 1e-12))), 4)
     best = min(MIX_CHOICES, key=lambda m: (losses[m], -m))  # a tie goes to more branch
     return best, {"tuning_lines": len(tune), "log_loss": {str(k): v for k, v in losses.items()}}
