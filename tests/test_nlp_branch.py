@@ -231,6 +231,65 @@ def test_the_mix_with_the_head_is_chosen_on_held_out_train_lines(tmp_path, monke
     assert mix < 0.5, info
 
 
+def test_early_stopping_waits_for_the_second_half_of_the_schedule(tmp_path, monkeypatch):
+    from listener.nlp.finetune import FinetuneOptions, finetune
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    encoder = tiny_encoder()
+    # a learning rate too small to move the dev score: every evaluation after the first is without a gain
+    still = FinetuneOptions(k=1, batch_size=8, lr=1e-12, head_lr=1e-12, eval_every=2, patience=1, dev_per_set=20,
+                            max_steps=20)
+    _, info = finetune(encoder, encoder.model, corpus(60), corpus(30, seed=1), still, work_dir=tmp_path / "w")
+    assert info["early_stopped"]
+    # the first evaluation without a gain in the second half (steps 10..20) stops it, none before
+    assert info["steps"] == 10, [h["step"] for h in info["history"]]
+    assert [h["step"] for h in info["history"]] == [2, 4, 6, 8, 10]
+
+
+def test_layer_decay_slows_the_lower_layers(tmp_path, monkeypatch):
+    from listener.nlp.finetune import FinetuneOptions, finetune
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    encoder = tiny_encoder()
+    # a decay of 0: the layer below the top does not learn at all, the top one does
+    opts = FinetuneOptions(k=2, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50, dev_per_set=20,
+                           max_steps=10, layer_decay=0.0)
+    branch, _ = finetune(encoder, encoder.model, corpus(60), corpus(30, seed=1), opts, work_dir=tmp_path / "w")
+    base = encoder.model.encoder.layer
+    low, top = branch.module.layers
+    assert all(torch.equal(v, base[1].state_dict()[k]) for k, v in low.state_dict().items())
+    assert not all(torch.equal(v, base[2].state_dict()[k]) for k, v in top.state_dict().items())
+
+
+def test_weight_averaging_keeps_the_mean_of_the_late_states_or_the_best_one(tmp_path, monkeypatch):
+    from listener.nlp.finetune import FinetuneOptions, finetune
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    encoder = tiny_encoder()
+    work = tmp_path / "w"
+    late: list[dict] = []
+
+    def keep_late_states(r):
+        if r["stage"] == "evaluated" and r["step"] >= 10:  # the checkpoint holds the state just evaluated
+            late.append(torch.load(work / "checkpoint.pt", weights_only=True))
+
+    opts = FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=2, patience=50, dev_per_set=20,
+                           max_steps=20, average_from=0.5)
+    branch, info = finetune(encoder, encoder.model, corpus(60), corpus(30, seed=1), opts, report=keep_late_states,
+                            work_dir=work)
+    assert len(late) == 6 and info["history"][-1]["averaged_states"] == 6
+    mean = {k: torch.stack([c["module"][k].float() for c in late]).mean(0) for k in late[0]["module"]}
+    kept = branch.module.state_dict()
+    if info["kept"].startswith("the average"):
+        assert all(torch.allclose(kept[k], mean[k], atol=1e-6) for k in mean)
+        assert info["best_dev"] == info["history"][-1]["dev"]
+    else:
+        assert all(torch.equal(kept[k], late[-1]["best_state"][k]) for k in mean)
+        assert info["history"][-1]["dev"] < info["best_dev"]
+    # the average differs from every single state it was made of
+    assert not any(all(torch.allclose(c["module"][k].float(), mean[k]) for k in mean) for c in late)
+
+
 def test_an_interrupted_finetuning_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     from listener.nlp.finetune import FinetuneOptions, finetune
 
@@ -319,3 +378,28 @@ def test_model_info_says_what_the_bundled_branch_is():
     said = json.loads(result.output)["sentiment"]
     layers = f"all {card['k']} layers" if card["start"] == 0 else f"the top {card['k']} layer(s)"
     assert said.startswith(f"fine-tuned branch: {layers}, {round(100 * card['mix'])} % of the probabilities")
+
+
+def test_model_train_passes_the_finetuning_options_through(tmp_path, monkeypatch):
+    """The CLI's fine-tuning flags reach FinetuneOptions (the run itself is replaced: it takes the real encoder
+    and most of an hour; the options' effects are tested above)."""
+    from typer.testing import CliRunner
+
+    import listener.nlp.finetune as finetune_module
+    from listener.cli import app
+
+    seen = {}
+
+    def fake_run(files, output, opts, **kwargs):
+        seen.update(opts=opts, files=files, output=output, **kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(finetune_module, "run_finetune", fake_run)
+    result = CliRunner().invoke(app, ["model", "train", "--branch-only", "-o", str(tmp_path / "h"), "--layers", "6",
+                                      "--epochs", "2", "--lr", "5e-5", "--layer-decay", "0.8", "--average-from", "0.6",
+                                      "--binary-two-way", "--finetune-per-set", "500"])
+    assert result.exit_code == 0, result.output
+    opts = seen["opts"]
+    assert (opts.k, opts.epochs, opts.lr, opts.head_lr, opts.layer_decay, opts.average_from, opts.binary_two_way) \
+        == (6, 2.0, 5e-5, 1e-3, 0.8, 0.6, True)
+    assert seen["max_per_set"] == 500 and seen["output"] == tmp_path / "h"

@@ -89,6 +89,11 @@ def train(
                                         "base encoder's layers."),
     lr: float = typer.Option(1e-4, min=1e-7, max=1e-2, help="Fine-tuning: peak learning rate of the encoder "
                              "layers (after warm-up; the classifier's is 20x). Lower it with --init."),
+    layer_decay: float = typer.Option(1.0, min=0.1, max=1.0, help="Fine-tuning: each layer learns at this factor "
+                                      "of the learning rate of the layer above (1: all alike)."),
+    average_from: Optional[float] = typer.Option(None, min=0.0, max=1.0, help="Fine-tuning: average the weights "
+                                                 "of the states evaluated from this share of the steps on, and keep "
+                                                 "the average if it scores at least as well as the best state."),
     restart: bool = typer.Option(False, "--restart", help="Ignore a fine-tuning checkpoint of an interrupted "
                                  "run with the same data and options (by default it resumes)."),
     json_output: bool = typer.Option(False, "--json", help="Print the training report as JSON."),
@@ -137,9 +142,13 @@ def train(
                                   set_power=set_power, set_weights=set_weights or None, hidden=hidden,
                                   progress=progress, only=only)
         if do_finetune:
-            report["finetune"] = _run_finetune(bar, data, Path(report["heads"]), layers, epochs,
-                                               finetune_per_set or None, max_dev, restart,
-                                               binary_two_way, init, lr)
+            from listener.nlp.finetune import FinetuneOptions
+
+            opts = FinetuneOptions(k=layers, epochs=epochs, binary_two_way=binary_two_way,
+                                   init=str(init) if init else None, lr=lr, head_lr=lr * 20,
+                                   layer_decay=layer_decay, average_from=average_from)
+            report["finetune"] = _run_finetune(bar, data, Path(report["heads"]), opts, finetune_per_set or None,
+                                               max_dev, restart)
         elif finetune is False:
             from listener.nlp.branch import BRANCH_CARD, BRANCH_WEIGHTS
 
@@ -180,11 +189,10 @@ def _heads_for_branch(output: Optional[Path]) -> Path:
     return folder
 
 
-def _run_finetune(bar, data: list[Path], folder: Path, layers: int, epochs: float, per_set: Optional[int],
-                  max_dev: int, restart: bool, binary_two_way: bool = False, init: Optional[Path] = None,
-                  lr: float = 1e-4) -> dict:
+def _run_finetune(bar, data: list[Path], folder: Path, opts, per_set: Optional[int], max_dev: int,
+                  restart: bool) -> dict:
     """Fine-tune the sentiment branch with a progress bar: caching states, then steps with loss and dev score."""
-    from listener.nlp.finetune import FinetuneOptions, run_finetune
+    from listener.nlp.finetune import run_finetune
 
     tasks: dict[str, int] = {}
 
@@ -198,6 +206,11 @@ def _run_finetune(bar, data: list[Path], folder: Path, layers: int, epochs: floa
         if stage == "resumed":
             err_console.print(f"resuming fine-tuning at step {r['step']} of {r['steps']}")
             return
+        if stage == "averaged":
+            sets = ", ".join(f"{k} {v:.3f}" for k, v in r.get("sets", {}).items())
+            err_console.print(f"average of the last {r['states']} evaluated states: dev {r['dev']:.4f} (best single "
+                              f"state {r['best']:.4f}); {shown(sets)}", highlight=False)
+            return
         if stage not in tasks:
             tasks[stage] = bar.add_task(stage, total=r.get("steps") or 1, rate="")
         detail = f"{r.get('rate', 0):.0f} lines/s" if r.get("rate") else ""
@@ -205,8 +218,6 @@ def _run_finetune(bar, data: list[Path], folder: Path, layers: int, epochs: floa
             detail += f" loss {r['loss']:.3f}" + (f" best dev {r['best']:.3f}" if r.get("best", -1) >= 0 else "")
         bar.update(tasks[stage], completed=r["step"], total=r.get("steps") or 1, rate=detail)
 
-    opts = FinetuneOptions(k=layers, epochs=epochs, binary_two_way=binary_two_way,
-                           init=str(init) if init else None, lr=lr, head_lr=lr * 20)
     return run_finetune(data or None, folder, opts, max_per_set=per_set, max_dev=max_dev, resume=not restart,
                         report=report)
 

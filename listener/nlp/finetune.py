@@ -42,13 +42,16 @@ class FinetuneOptions:
     k: int = 12  # top layers fine-tuned: all of them, the bundled run's (MODEL_CARD.md: k = 5, 4, 2, 1 measured lower)
     epochs: float = 1.5  # passes over the (weighted) train part, at most (the bundled run's)
     batch_size: int = 32
-    lr: float = 1e-4  # the k layers
+    lr: float = 1e-4  # the k layers (the top one; see layer_decay)
+    # each layer below the top learns at this factor of the one above (layer-wise learning-rate decay, as in
+    # ELECTRA and BEiT fine-tuning): the low layers, which hold what the languages share, move least
+    layer_decay: float = 1.0
     head_lr: float = 2e-3  # the classifier, which starts from random weights
     weight_decay: float = 0.01
     warmup: float = 0.05  # share of the steps
     set_power: float = 0.5  # each set's weight ~ size ** set_power (classes balanced within it)
     eval_every: int = 150  # steps
-    patience: int = 5  # evaluations without a gain before stopping
+    patience: int = 5  # evaluations without a gain before stopping (counted in the second half of the steps)
     dev_per_set: int = 400  # dev lines per set scored at each evaluation (fixed sample)
     max_tokens: int = 128
     seed: int = 13
@@ -61,6 +64,10 @@ class FinetuneOptions:
     # neutral logit is masked out of their loss), as evaluation decides them, and neutral is learned only
     # from the sets that label it.
     binary_two_way: bool = False
+    # average the weights of the states at every evaluation from this share of the steps on (stochastic weight
+    # averaging, Izmailov et al. 2018): the average is kept instead of the best single state when it scores at
+    # least as well on the dev sample. None: off.
+    average_from: float | None = None
 
 
 def _fingerprint(opts: FinetuneOptions, train: Sequence[Example], key: str) -> str:
@@ -261,10 +268,10 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
             raise TrainingDataError(f"{opts.init}: no branch with {opts.k} layer(s) to continue from")
         module.load_state_dict(previous.module.state_dict())
     module.train()
-    head_params = list(module.classifier.parameters())
-    body_params = [p for n, p in module.named_parameters() if not n.startswith("classifier.")]
-    optim = torch.optim.AdamW([{"params": body_params, "lr": opts.lr},
-                               {"params": head_params, "lr": opts.head_lr}], weight_decay=opts.weight_decay)
+    groups = [{"params": list(module.classifier.parameters()), "lr": opts.head_lr}]
+    for i, layer in enumerate(module.layers):
+        groups.append({"params": list(layer.parameters()), "lr": opts.lr * opts.layer_decay ** (opts.k - 1 - i)})
+    optim = torch.optim.AdamW(groups, weight_decay=opts.weight_decay)
     warm = max(1, int(opts.warmup * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
@@ -275,6 +282,13 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
     ckpt_path = work / "checkpoint.pt"
     log.info("fine-tuning %d steps; checkpoints in %s (a file named STOP there ends the run early)", steps, work)
     step, best, best_state, history, stale = 0, -1.0, None, [], 0
+    # Evaluations without a gain count towards early stopping only in the second half of the schedule: while
+    # the learning rate is high the 400-line-a-set sample swings by a point between evaluations, and a
+    # 4,000-step run stopped at step 2,700 on such noise, before the decay that gives the best states
+    # (2026-12-03). The best state is kept whenever it comes, so waiting costs only time.
+    settle = steps // 2
+    average_start = steps if opts.average_from is None else int(opts.average_from * steps)
+    averaged, n_averaged = None, 0  # running mean of the states evaluated from average_start on
     if resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, weights_only=True)
         module.load_state_dict(ckpt["module"])
@@ -283,6 +297,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
         step, best, stale = int(ckpt["step"]), float(ckpt["best"]), int(ckpt["stale"])
         best_state = ckpt["best_state"]
         history = json.loads(ckpt["history"])
+        averaged, n_averaged = ckpt.get("averaged"), int(ckpt.get("n_averaged", 0))
         log.info("resuming fine-tuning at step %d of %d from %s", step, steps, ckpt_path)
         if report:
             report({"stage": "resumed", "step": step, "steps": steps})
@@ -291,7 +306,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"module": module.state_dict(), "optim": optim.state_dict(), "sched": sched.state_dict(),
                     "step": step, "best": best, "stale": stale, "best_state": best_state,
-                    "history": json.dumps(history)}, tmp)
+                    "history": json.dumps(history), "averaged": averaged, "n_averaged": n_averaged}, tmp)
         tmp.replace(ckpt_path)  # an interruption while writing leaves the previous checkpoint whole
 
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -320,12 +335,20 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
                         "best": best, "rate": seen / (time.perf_counter() - t0)})
             if step % opts.eval_every == 0 or step >= steps:
                 score, per_set = dev_score(predict_logits(module, dev_states, autocast=autocast), dev_sample)
+                if step >= average_start:
+                    n_averaged += 1
+                    state = module.state_dict()
+                    if averaged is None:
+                        averaged = {k: v.detach().float().clone() for k, v in state.items()}
+                    else:
+                        for k, v in state.items():
+                            averaged[k] += (v.detach().float() - averaged[k]) / n_averaged
                 history.append({"step": step, "loss": round(float(np.mean(running[-opts.eval_every:])), 4),
                                 "dev": round(score, 4), "sets": per_set})
                 if score > best:
                     best, stale = score, 0
                     best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                else:
+                elif step >= settle:
                     stale += 1
                 save_checkpoint()
                 if report:
@@ -339,7 +362,21 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
     if best_state is None:  # no evaluation happened (max_steps below eval_every in a test): keep the last
         best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
         save_checkpoint()
-    module.load_state_dict(best_state)
+    average_score = None
+    if n_averaged > 1:
+        module.load_state_dict(averaged)
+        average_score, average_sets = dev_score(predict_logits(module, dev_states, autocast=autocast), dev_sample)
+        history.append({"step": step, "averaged_states": n_averaged, "dev": round(average_score, 4),
+                        "sets": average_sets})
+        if report:
+            report({"stage": "averaged", "step": step, "steps": steps, "states": n_averaged, "dev": average_score,
+                    "best": best, "sets": average_sets})
+    if average_score is not None and average_score >= best:
+        best_dev_kind = f"the average of the last {n_averaged} evaluated states"
+        best = average_score
+    else:
+        best_dev_kind = "the best evaluated state"
+        module.load_state_dict(best_state)
     module.eval()
     temperature = 1.0
     if tune:
@@ -347,7 +384,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
         temperature = _fit_temperature(predict_logits(module, tune_states, autocast=autocast),
                                        np.array([e.sentiment_index for e in tune]))
     info = {"k": opts.k, "start": start, "steps": step, "planned_steps": steps, "best_dev": round(best, 4),
-            "early_stopped": stale >= opts.patience, "train_lines": len(fit), "tuning_lines": len(tune),
+            "early_stopped": stale >= opts.patience, "kept": best_dev_kind, "train_lines": len(fit), "tuning_lines": len(tune),
             "dev_lines_for_early_stopping": len(dev_sample), "options": asdict(opts),
             "cache_seconds": round(cache_seconds), "train_seconds": round(time.perf_counter() - started),
             "bf16_autocast": autocast, "history": history}
