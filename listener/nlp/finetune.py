@@ -40,7 +40,7 @@ Report = Callable[[dict], None]
 @dataclass
 class FinetuneOptions:
     k: int = 12  # top layers fine-tuned: all of them, the bundled run's (MODEL_CARD.md: k = 5, 4, 2, 1 measured lower)
-    epochs: float = 1.5  # passes over the (weighted) train part, at most (the bundled run's)
+    epochs: float = 1.5  # passes over the (weighted) train part, at most (the bundle: 0.6 passes over every line)
     batch_size: int = 32
     lr: float = 1e-4  # the k layers (the top one; see layer_decay)
     # each layer below the top learns at this factor of the one above (layer-wise learning-rate decay, as in
