@@ -290,6 +290,29 @@ def test_weight_averaging_keeps_the_mean_of_the_late_states_or_the_best_one(tmp_
     assert not any(all(torch.allclose(c["module"][k].float(), mean[k]) for k in mean) for c in late)
 
 
+def test_set_weights_decide_which_set_the_finetuning_learns_from(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from listener.nlp.corpus import TrainingDataError
+    from listener.nlp.finetune import FinetuneOptions, finetune
+
+    monkeypatch.setenv("LISTENER_CACHE", str(tmp_path / "cache"))
+    encoder = tiny_encoder()
+    flip = {"negative": "positive", "positive": "negative", "neutral": "neutral"}
+    # set b says the opposite of set a about the same words; the dev part is set a's
+    train = [e if e.set == "a" else replace(e, label=flip[e.label]) for e in corpus(90)]
+    dev = [e for e in corpus(30, seed=1) if e.set == "a"]
+    opts = FinetuneOptions(k=1, batch_size=8, lr=1e-3, head_lr=1e-2, eval_every=10, patience=50, dev_per_set=50,
+                           max_steps=60)
+    _, only_a = finetune(encoder, encoder.model, train, dev, replace(opts, set_weights={"b": 0.0}),
+                         work_dir=tmp_path / "w1")
+    _, only_b = finetune(encoder, encoder.model, train, dev, replace(opts, set_weights={"a": 0.0}),
+                         work_dir=tmp_path / "w2")
+    assert only_a["best_dev"] >= 0.9 and only_b["history"][-1]["dev"] < 0.5, (only_a["best_dev"], only_b["history"])
+    with pytest.raises(TrainingDataError, match="--weight names set"):
+        finetune(encoder, encoder.model, train, dev, replace(opts, set_weights={"c": 2.0}), work_dir=tmp_path / "w3")
+
+
 def test_an_interrupted_finetuning_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     from listener.nlp.finetune import FinetuneOptions, finetune
 
@@ -397,9 +420,10 @@ def test_model_train_passes_the_finetuning_options_through(tmp_path, monkeypatch
     monkeypatch.setattr(finetune_module, "run_finetune", fake_run)
     result = CliRunner().invoke(app, ["model", "train", "--branch-only", "-o", str(tmp_path / "h"), "--layers", "6",
                                       "--epochs", "2", "--lr", "5e-5", "--layer-decay", "0.8", "--average-from", "0.6",
-                                      "--binary-two-way", "--finetune-per-set", "500"])
+                                      "--binary-two-way", "--finetune-per-set", "500", "--weight", "snappfood=2"])
     assert result.exit_code == 0, result.output
     opts = seen["opts"]
     assert (opts.k, opts.epochs, opts.lr, opts.head_lr, opts.layer_decay, opts.average_from, opts.binary_two_way) \
         == (6, 2.0, 5e-5, 1e-3, 0.8, 0.6, True)
+    assert opts.set_weights == {"snappfood": 2.0}
     assert seen["max_per_set"] == 500 and seen["output"] == tmp_path / "h"

@@ -61,7 +61,8 @@ def train(
     set_power: float = typer.Option(0.0, min=0.0, max=1.0, help="Each set's total weight grows as its size to "
                                     "this power (1: every line counts the same; 0: every set counts the same)."),
     weight: list[str] = typer.Option([], "--weight", help="SET=FACTOR: multiply a set's weight (repeatable), "
-                                     "e.g. --weight en=3 to make a project's own examples count more."),
+                                     "e.g. --weight en=3 to make a project's own examples count more; in the "
+                                     "heads and in the fine-tuning."),
     hidden: int = typer.Option(256, min=0, help="Units of one hidden layer in the sentiment head (0: a linear "
                                "head, logistic regression)."),
     precision_check: bool = typer.Option(True, help="Also measure the heads with the encoder in bf16 and "
@@ -146,7 +147,8 @@ def train(
 
             opts = FinetuneOptions(k=layers, epochs=epochs, binary_two_way=binary_two_way,
                                    init=str(init) if init else None, lr=lr, head_lr=lr * 20,
-                                   layer_decay=layer_decay, average_from=average_from)
+                                   layer_decay=layer_decay, average_from=average_from,
+                                   set_weights=set_weights or None)
             report["finetune"] = _run_finetune(bar, data, Path(report["heads"]), opts, finetune_per_set or None,
                                                max_dev, restart)
         elif finetune is False:

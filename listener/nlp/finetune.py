@@ -50,6 +50,7 @@ class FinetuneOptions:
     weight_decay: float = 0.01
     warmup: float = 0.05  # share of the steps
     set_power: float = 0.5  # each set's weight ~ size ** set_power (classes balanced within it)
+    set_weights: dict[str, float] | None = None  # a set's weight times this (`--weight SET=FACTOR`, as for the heads)
     eval_every: int = 150  # steps
     patience: int = 5  # evaluations without a gain before stopping (counted in the second half of the steps)
     dev_per_set: int = 400  # dev lines per set scored at each evaluation (fixed sample)
@@ -226,6 +227,9 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
     if len({e.sentiment_index for e in train}) < 3:
         raise TrainingDataError("fine-tuning needs train lines of all three labels (negative, neutral, positive)")
     fit, tune = _split_tuning(train, seed=opts.seed)
+    unknown = sorted(set(opts.set_weights or {}) - {e.set or "?" for e in train})
+    if unknown:
+        raise TrainingDataError(f"--weight names set(s) not in the data: {', '.join(unknown)}")
     dev_sample: list[Example] = []
     for name in sorted({e.set or "?" for e in dev}):
         rows = [e for e in dev if (e.set or "?") == name]
@@ -249,7 +253,7 @@ def finetune(encoder, base_model, train: Sequence[Example], dev: Sequence[Exampl
 
     y = np.array([e.sentiment_index for e in fit])
     binary = binary_lines([e.set or "?" for e in fit], y) if opts.binary_two_way else np.zeros(len(y), bool)
-    weights = example_weights([e.set or "?" for e in fit], y, opts.set_power)
+    weights = example_weights([e.set or "?" for e in fit], y, opts.set_power, opts.set_weights)
     probs = weights / weights.sum()
     steps = opts.max_steps or max(1, int(opts.epochs * len(fit) / opts.batch_size))
 
