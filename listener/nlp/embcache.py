@@ -1,7 +1,7 @@
 """Embeddings cached on disk, keyed by the encoder and the text, so a re-train never re-embeds a text.
 
 Embedding 50k texts takes tens of minutes on a small CPU; fitting heads on them takes seconds. The cache is
-one SQLite file per encoder key (name, weights fingerprint, precision, prefix) under
+one SQLite file per encoder key (name, weights fingerprint, precision, prefix, text preparation) under
 `$LISTENER_CACHE/embeddings/`, one row per text (sha256 of the text -> float32 vector). Rows are committed
 every chunk, so an interrupted run resumes where it stopped. It lives in the cache folder, never in git.
 """
@@ -16,14 +16,18 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from listener.nlp.textprep import PREP_VERSION
+
 #: called after every chunk with (texts done, texts in total, texts per second of this run)
 Progress = Callable[[int, int, float], None]
 
 
 def encoder_key(encoder) -> str:
-    """What decides an embedding: the model (and the weights it was built from), precision and prefix."""
+    """What decides an embedding: the model (and the weights it was built from), precision, prefix and how a
+    text is prepared for it (textprep.py)."""
     info = encoder.info
-    return f"{info.name}|{getattr(info, 'source', '') or ''}|{info.precision}|{info.prefix}|{info.max_tokens}"
+    return (f"{info.name}|{getattr(info, 'source', '') or ''}|{info.precision}|{info.prefix}|{info.max_tokens}"
+            f"|{PREP_VERSION}")
 
 
 def _slug(key: str) -> str:

