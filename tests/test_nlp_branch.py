@@ -115,6 +115,25 @@ def test_branch_round_trips_as_packed_differences_from_the_base(tmp_path):
         load_branch(tmp_path, encoder.model.config)
 
 
+def test_an_int8_encoder_rebuilds_its_branch_from_the_fp32_file(tmp_path):
+    # an int8 encoder's packed Linear weights cannot be read as the base; the fp32 safetensors file can
+    from safetensors.torch import save_file
+
+    encoder = tiny_encoder()
+    module = build_module(encoder.model.config, 1)
+    init_from_base(module, encoder.model, 2)
+    with torch.no_grad():
+        for p in module.layers.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    Branch(module, start=2, temperature=1.0, card={}).save(tmp_path, encoder.model)
+    weights = tmp_path / "base.safetensors"
+    save_file({k: v.contiguous() for k, v in encoder.model.state_dict().items()}, str(weights))
+    from_module = load_branch(tmp_path, encoder.model.config, base_model=encoder.model)
+    from_file = load_branch(tmp_path, encoder.model.config, base_model=weights)
+    for name, t in from_module.module.state_dict().items():
+        assert torch.equal(from_file.module.state_dict()[name], t), name
+
+
 def test_a_branch_of_the_older_all_bf16_storage_still_loads(tmp_path):
     from safetensors.torch import save_file
 

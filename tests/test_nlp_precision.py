@@ -45,3 +45,22 @@ def test_int8_allowed_only_within_a_point_on_every_set(tmp_path):
     assert not int8_within_a_point(_card(tmp_path, fp32, one_set_off))
     assert not int8_within_a_point(_card(tmp_path, fp32, {"a": close["a"]}))  # a set not checked
     assert not int8_within_a_point(tmp_path / "missing")
+
+
+@pytest.mark.model
+def test_int8_scores_with_the_bundled_branch_close_to_fp32():
+    # the int8 encoder's packed weights are not the fp32 layers the branch's differences are stored against;
+    # the branch is rebuilt from the converted fp32 file, so int8 still scores with it (it once crashed)
+    import numpy as np
+
+    from listener.nlp import load_scorer
+
+    texts = ["Support never answered and the app crashes on every transfer.",
+             "برنامه عالیه، انتقال پول خیلی سریع انجام شد",
+             "Our office is closed on Friday."]
+    fp32 = np.array([p.probabilities for p in load_scorer(precision="fp32").predict(texts)])
+    int8_scorer = load_scorer(precision="int8")
+    assert int8_scorer.branch is not None
+    int8 = np.array([p.probabilities for p in int8_scorer.predict(texts)])
+    assert np.allclose(int8.sum(1), 1.0, atol=1e-3)
+    assert (int8.argmax(1) == fp32.argmax(1)).all() and np.abs(int8 - fp32).max() < 0.25

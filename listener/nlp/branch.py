@@ -148,8 +148,20 @@ class Branch:
 
 
 def _base_state(base_model, start: int, k: int) -> dict[str, np.ndarray]:
-    """The base encoder's layers start..start+k-1 in fp32, under the branch module's names."""
+    """The base encoder's layers start..start+k-1 in fp32, under the branch module's names. `base_model`: the
+    encoder's module, or the path of its fp32 safetensors file (an int8 encoder's Linear weights are packed
+    and rounded by more than fine-tuning moved them, so its branch is rebuilt from the fp32 file instead)."""
     out = {}
+    if isinstance(base_model, (str, Path)):
+        from safetensors import safe_open
+
+        with safe_open(str(base_model), "np") as weights:
+            for i in range(k):
+                prefix = f"encoder.layer.{start + i}."
+                for key in weights.keys():
+                    if key.startswith(prefix):
+                        out[f"layers.{i}.{key[len(prefix):]}"] = weights.get_tensor(key).astype(np.float32)
+        return out
     for i in range(k):
         for name, t in base_model.encoder.layer[start + i].state_dict().items():
             out[f"layers.{i}.{name}"] = t.detach().float().numpy()

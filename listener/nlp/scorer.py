@@ -311,7 +311,12 @@ def _load_branch(folder: Path, encoder):
     if getattr(config, "model_type", None) != "bert" or config.hidden_size != encoder.dim:
         raise ValueError(f"the heads in {folder} carry a sentiment branch fine-tuned on the bundled encoder; "
                          f"{encoder.name} cannot run it (use --heads with heads trained for this encoder)")
-    return load_branch(folder, config, base_model=encoder.model)
+    base = encoder.model
+    if encoder.info.precision == "int8":  # packed int8 weights: the branch is rebuilt from the fp32 layers
+        from listener.nlp.encoder import default_model_dir
+
+        base = default_model_dir() / "model.safetensors"
+    return load_branch(folder, config, base_model=base)
 
 
 def clear_cache(model: str | None = None) -> None:
