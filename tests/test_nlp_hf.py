@@ -90,7 +90,7 @@ def test_another_encoder_needs_its_heads_trained_and_scoring_never_trains(tiny_m
         with pytest.raises(HeadsMissing, match=r"listener model train --model .* -o "):
             load_scorer(name)
         assert not (heads_dir_for(name) / "heads.json").exists()  # loading did not train behind our back
-        report = run_training(model=name, check_precisions=False)
+        report = run_training(model=name)
         assert report["heads"] == str(heads_dir_for(name)) and heads_dir_for(name).is_relative_to(tmp_path)
         assert report["train"] > 1000 and set(report["eval"]["languages"]) == {"en", "fa", "ar"}
         assert any((tmp_path / "embeddings").glob("*.sqlite"))  # embeddings cached for the next run

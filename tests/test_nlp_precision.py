@@ -64,3 +64,102 @@ def test_int8_scores_with_the_bundled_branch_close_to_fp32():
     int8 = np.array([p.probabilities for p in int8_scorer.predict(texts)])
     assert np.allclose(int8.sum(1), 1.0, atol=1e-3)
     assert (int8.argmax(1) == fp32.argmax(1)).all() and np.abs(int8 - fp32).max() < 0.25
+
+
+def test_int8_must_keep_topics_within_a_point_too(tmp_path):
+    # topics are decided on the base embedding, which int8 changes most: sentiment alone must not let it in
+    fp32 = {"a": {"accuracy": 0.90, "macro_recall": 0.80, "topic_micro_f1": 0.75}}
+    same_sentiment_worse_topics = {"a": {"accuracy": 0.90, "macro_recall": 0.80, "topic_micro_f1": 0.70}}
+    assert not int8_within_a_point(_card(tmp_path, fp32, same_sentiment_worse_topics))
+    assert int8_within_a_point(_card(tmp_path, fp32, {"a": dict(fp32["a"], topic_micro_f1=0.745)}))
+
+
+def test_a_check_of_the_head_alone_does_not_speak_for_a_branch(tmp_path):
+    from listener.nlp.branch import BRANCH_CARD
+
+    fp32 = {"a": {"accuracy": 0.90, "macro_recall": 0.80}}
+    folder = _card(tmp_path, fp32, fp32)
+    assert int8_within_a_point(folder)  # no branch: the head is what scores
+    (folder / BRANCH_CARD).write_text("{}")
+    assert not int8_within_a_point(folder)  # the branch scores, and the check never ran it
+    card = json.loads((folder / "heads.json").read_text())
+    card["precision_check"]["scoring"] = "branch"
+    (folder / "heads.json").write_text(json.dumps(card))
+    assert int8_within_a_point(folder)
+
+
+def test_check_sample_is_fixed_capped_per_set_and_keeps_every_label():
+    from listener.nlp.data import Example
+    from listener.nlp.precision_check import check_sample
+
+    dev = [Example(f"{s} text {i}", ("negative", "neutral", "positive")[i % 3], "en", set=s)
+           for s in ("big", "small") for i in range(300 if s == "big" else 12)]
+    first, again = check_sample(dev, per_set=30), check_sample(list(dev), per_set=30)
+    assert [e.text for e in first] == [e.text for e in again]  # a fixed seed: the same lines every run
+    assert [e.text for e in first] != [e.text for e in dev if e.set == "big"][:30]  # a sample, not the head
+    by_set = {s: [e for e in first if e.set == s] for s in ("big", "small")}
+    assert len(by_set["big"]) == 30 and len(by_set["small"]) == 12
+    assert {e.label for e in by_set["big"]} == {"negative", "neutral", "positive"}
+
+
+def test_the_card_shows_the_check_of_what_scores():
+    from listener.nlp.card import render_numbers
+
+    block = {"n": 10, "accuracy": 0.9, "macro_recall": 0.8, "topic_micro_f1": 0.7}
+    check = {"scoring": "branch", "lines": 10, "per_set": 400, "checked_at": "2026-12-03T17:00:00+00:00",
+             "skipped": {"bf16": "not checked: emulated on this CPU"},
+             "fp32": {"sets": {"a": block}, "all": block}, "int8": {"sets": {"a": dict(block, accuracy=0.85)}, "all": block}}
+    text = render_numbers({"precision_check": check})
+    assert "the fine-tuned sentiment branch, as they score" in text
+    assert "| set | fp32 | int8 |" in text and "| a | 0.900 / 0.800 / 0.700 | 0.850 / 0.800 / 0.700 |" in text
+    assert "bf16: not checked: emulated on this CPU." in text and "scoring |" not in text
+
+
+@pytest.mark.model
+def test_check_precision_scores_the_branch_at_each_precision_and_keeps_it(tmp_path):
+    """`listener model check-precision` on a copy of the bundled heads: the numbers are those of the scoring
+    path (fp32 equals `model eval` with the same heads), and `auto`'s rule reads them back."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from listener.cli import app
+    from listener.nlp.evaluate import evaluate_file
+    from listener.nlp.heads import BUNDLED_HEADS
+    from listener.nlp import load_scorer
+
+    heads = tmp_path / "heads"
+    shutil.copytree(BUNDLED_HEADS, heads)
+    lines = [("The transfer failed twice and support never answered.", "negative"),
+             ("Our office is closed on Friday for the holiday.", "neutral"),
+             ("Love the new card design, delivery was quick!", "positive"),
+             ("اپلیکیشن خیلی کند شده و هر بار پرداخت خطا میده", "negative"),
+             ("شعبه مرکزی از ساعت ۹ صبح باز است", "neutral"),
+             ("التطبيق ممتاز والتحويل سريع جدا", "positive")] * 2
+    data = tmp_path / "dev.jsonl"
+    rows = [{"text": t, "label": y, "set": "latin" if t.isascii() else "other", "split": "dev"} for t, y in lines]
+    rows += [dict(r, text=r["text"] + " (train)", split="train") for r in rows[:6]]
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    result = CliRunner().invoke(app, ["model", "check-precision", "--heads", str(heads), "--data", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.stdout)
+    stored = json.loads((heads / "heads.json").read_text())["precision_check"]
+    assert said["scoring"] == stored["scoring"] == "branch" and stored["lines"] == len(lines)
+    assert {"fp32", "int8"} <= set(stored) and stored["fp32"]["sets"]["latin"]["n"] == 6
+    dev = tmp_path / "dev_only.jsonl"
+    dev.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[:len(lines)]), encoding="utf-8")
+    direct = evaluate_file(dev, load_scorer(precision="fp32", heads=heads))
+    for name in ("latin", "other"):
+        assert stored["fp32"]["sets"][name]["accuracy"] == pytest.approx(direct["sets"][name]["accuracy"])
+    assert said["int8_within_a_point"] == int8_within_a_point(heads)
+
+
+def test_the_int8_verdict_says_which_set_and_number_kept_it_out(tmp_path):
+    from listener.nlp.heads import int8_check
+
+    assert int8_check(tmp_path) == (False, "no heads.json to read a precision check from")
+    fp32 = {"astd": {"accuracy": 0.70, "macro_recall": 0.65, "topic_micro_f1": None}}
+    ok, why = int8_check(_card(tmp_path, fp32, {"astd": {"accuracy": 0.70, "macro_recall": 0.60}}))
+    assert not ok and why == "int8 loses more than a point on astd (macro recall 0.650 -> 0.600)"
+    (tmp_path / "heads.json").write_text(json.dumps({"precision_check": {}}))
+    assert "never checked" in int8_check(tmp_path)[1]

@@ -65,8 +65,10 @@ def train(
                                      "heads and in the fine-tuning."),
     hidden: int = typer.Option(256, min=0, help="Units of one hidden layer in the sentiment head (0: a linear "
                                "head, logistic regression)."),
-    precision_check: bool = typer.Option(True, help="Also measure the heads with the encoder in bf16 and "
-                                         "int8 (bundled encoder only; what `auto` relies on)."),
+    precision_check: bool = typer.Option(True, help="Last, score a sample of the dev parts with the encoder "
+                                         "in fp32 and int8 (and bf16 where native) and keep the numbers in heads.json "
+                                         "(bundled encoder only; `auto` takes int8 only when it stays within a point; "
+                                         "see `listener model check-precision`)."),
     only: Optional[str] = typer.Option(None, "--only", help="'topics': refit only the topic side (topic head, "
                                        "zero-shot calibration, background for project topics) and keep the "
                                        "sentiment head in the heads folder untouched."),
@@ -139,7 +141,7 @@ def train(
             report = {"heads": str(_heads_for_branch(output)), "train": 0, "bad_lines": []}
         else:
             report = run_training(model=model, files=data or None, output=output,
-                                  max_per_set=max_per_set or None, max_dev=max_dev, check_precisions=precision_check,
+                                  max_per_set=max_per_set or None, max_dev=max_dev,
                                   set_power=set_power, set_weights=set_weights or None, hidden=hidden,
                                   progress=progress, only=only)
         if do_finetune:
@@ -156,6 +158,9 @@ def train(
 
             for name in (BRANCH_CARD, BRANCH_WEIGHTS):  # heads and an older branch must not be mixed
                 (Path(report["heads"]) / name).unlink(missing_ok=True)
+        if precision_check and bundled and not only:  # after the branch: the check measures what scores
+            report["precision_check"] = _check_and_store(Path(report["heads"]), data, max_dev, progress,
+                                                         update_card=output is None)
     if json_output:
         print_json(report)
         return
@@ -174,6 +179,66 @@ def train(
                       f"{info['best_dev']:.3f} (mean macro-recall over sets), {info['train_seconds']} s; branch "
                       f"written to {shown(ft['branch'])}", highlight=False)
         render_eval(console, ft["eval"], title=f"sentiment branch alone (before mixing with the head) on the dev parts ({ft['eval']['lines']} lines)")
+
+
+def _check_and_store(folder: Path, data: list[Path], max_dev: int, progress, update_card: bool) -> dict:
+    """The precision check (listener/nlp/precision_check.py) on the dev parts of `data`, kept in heads.json
+    (and in MODEL_CARD.md's numbers for the bundled heads)."""
+    from listener.nlp.corpus import build_corpus
+    from listener.nlp.data import LABELLED_DIR
+    from listener.nlp.precision_check import run_precision_check, store_precision_check
+
+    dev = build_corpus(data or [LABELLED_DIR], max_per_set=None, max_dev=max_dev).dev  # carving ignores the cap
+    check = run_precision_check(folder, dev, progress=progress)
+    store_precision_check(folder, check)
+    if update_card:
+        from listener.nlp.card import update_model_card
+        from listener.nlp.heads import Heads
+
+        update_model_card(Heads.load(folder).card)
+    return check
+
+
+@model_app.command("check-precision")
+def check_precision(
+    data: list[Path] = typer.Option([], "--data", "-d", help="Labelled JSON Lines files or folders whose dev "
+                                    "parts are scored (as for `listener model train`). Default: the bundled "
+                                    "listener/nlp/data/labelled."),
+    heads: Optional[Path] = HeadsOption,
+    max_dev: int = typer.Option(2000, min=1, help="Dev lines per set (own dev split, else carved by seed)."),
+    json_output: bool = typer.Option(False, "--json", help="Print the check as JSON."),
+):
+    """Score a sample of the dev parts (up to 400 lines a set) with the encoder in fp32 and int8 (and bf16 where
+    the CPU does it natively), through the heads and their fine-tuned branch, and keep the numbers in the heads
+    folder: `auto` takes int8 on a CPU without native bf16 only when it stays within one point of fp32 on every
+    set (sentiment accuracy and macro-recall, topic micro-F1). Bundled encoder only."""
+    from listener.nlp.heads import BUNDLED_HEADS, INT8_CHECKED, Heads, int8_within_a_point
+    from listener.nlp.scorer import heads_setting
+
+    folder = heads_setting(heads) or BUNDLED_HEADS
+    with _model_errors():
+        if not Heads.exists(folder):
+            raise FileNotFoundError(f"no trained heads in {folder}: run `listener model train -o {folder}` first")
+        progress = (lambda stage, done, total, rate: err_console.print(f"{stage} ({done} of {total})",
+                                                                        highlight=False) if done < total else None)
+        check = _check_and_store(folder, data, max_dev, progress, update_card=folder == BUNDLED_HEADS)
+    ok = int8_within_a_point(folder)
+    if json_output:
+        print_json({**check, "int8_within_a_point": ok})
+        return
+    precisions = [p for p in ("fp32", "bf16", "int8") if p in check]
+    table = Table("set", *[f"{p}: " + " / ".join(k.replace("_", " ") for k in INT8_CHECKED) for p in precisions],
+                  title=f"precision check of {shown(str(folder))} ({check['lines']} dev lines, scoring: "
+                        f"{check['scoring']})")
+    names = sorted(check["fp32"]["sets"])
+    for name in names:
+        table.add_row(shown(name), *[" / ".join(_num(check[p]["sets"][name].get(k)) for k in INT8_CHECKED)
+                                     for p in precisions])
+    console.print(table)
+    for p, why in check.get("skipped", {}).items():
+        console.print(f"{p}: {why}", highlight=False)
+    console.print(f"int8 {'stays' if ok else 'does not stay'} within one point of fp32 on every set: `auto` "
+                  f"{'may take' if ok else 'will not take'} int8 on a CPU without native bf16", highlight=False)
 
 
 def _heads_for_branch(output: Optional[Path]) -> Path:

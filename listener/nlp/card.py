@@ -40,16 +40,22 @@ def render_numbers(card: dict) -> str:
                          f"{_f(m.get('neutral_recall'))} | {_f(m.get('topic_micro_f1'))} |")
     check = card.get("precision_check")
     if check and "fp32" in check:
+        precisions = [p for p in ("fp32", "bf16", "int8") if p in check]
         n = check["fp32"]["all"].get("n")
-        lines += ["", f"The same heads with the encoder in each precision, on a fixed sample of the dev parts ({n} lines, "
-                  "up to 400 a set; accuracy / macro-recall):", "",
-                  "| set | " + " | ".join(check) + " |", "| --- | " + " | ".join("---" for _ in check) + " |"]
+        path = ("the encoder, the heads and the fine-tuned sentiment branch, as they score"
+                if check.get("scoring") == "branch" else "the encoder and the heads")
+        lines += ["", f"Precision check ({check.get('checked_at', 'with the training')}): {path}, with the encoder "
+                  f"in each precision, on a fixed sample of the dev parts ({n} lines with a sentiment label, up to "
+                  f"{check.get('per_set', 400)} a set; accuracy / macro-recall / topic micro-F1):", "",
+                  "| set | " + " | ".join(precisions) + " |", "| --- | " + " | ".join("---" for _ in precisions) + " |"]
         for name in [*sorted(check["fp32"].get("sets", {})), "all"]:
             cells = []
-            for p in check:
+            for p in precisions:
                 c = check[p]["all"] if name == "all" else check[p].get("sets", {}).get(name, {})
-                cells.append(f"{_f(c.get('accuracy'))} / {_f(c.get('macro_recall'))}")
+                cells.append(" / ".join(_f(c.get(k)) or "–" for k in ("accuracy", "macro_recall", "topic_micro_f1")))
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        for p, why in (check.get("skipped") or {}).items():
+            lines += ["", f"{p}: {why}."]
     s, t, z = card.get("sentiment", {}), card.get("topics", {}), card.get("zero_shot_calibration", {})
     lines += ["", "Fitted on the train parts:", "",
               f"- sentiment: {'one hidden layer of ' + str(s['hidden']) + ' units, alpha ' + str(s.get('alpha')) + ', ' + str(s.get('iterations')) + ' epochs' if s.get('hidden') else 'logistic regression, C = ' + str(s.get('C'))} "

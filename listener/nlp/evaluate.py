@@ -194,6 +194,24 @@ def evaluate_examples(examples: Sequence[Example], scorer, languages: Iterable[s
     return report
 
 
+def headline_numbers(metrics: dict) -> dict:
+    """The numbers heads.json and the model card keep, per set, per language and overall: accuracy,
+    macro-recall and macro-F1, positive/negative accuracy and neutral recall where a set has them, topic
+    micro-F1 where it has topics."""
+    def short(m: dict) -> dict:
+        keep = {k: m.get(k) for k in ("n", "accuracy", "macro_recall", "macro_f1")}
+        if "positive_negative" in m:
+            keep["positive_negative_accuracy"] = m["positive_negative"]["accuracy"]
+        if "per_class" in m and "neutral" in m["per_class"] and m["per_class"]["neutral"]["support"]:
+            keep["neutral_recall"] = m["per_class"]["neutral"]["recall"]
+        if "topics" in m:
+            keep["topic_micro_f1"] = m["topics"]["micro_f1"]
+        return keep
+
+    return {"sets": {k: short(v) for k, v in metrics.get("sets", {}).items()},
+            "languages": {k: short(v) for k, v in metrics["languages"].items()}, "all": short(metrics["all"])}
+
+
 def _kind(error: str) -> str:
     """'label' must be one of ... -> "bad 'label'"; not JSON (...) -> "not JSON": bad lines grouped by cause."""
     import re

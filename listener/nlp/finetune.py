@@ -479,7 +479,7 @@ def run_finetune(files: Sequence[str | Path] | None, output: str | Path, opts: F
     from listener.nlp.corpus import build_corpus
     from listener.nlp.data import LABELLED_DIR
     from listener.nlp.encoder import default_model_dir, load_default_encoder
-    from listener.nlp.train import _summary
+    from listener.nlp.evaluate import headline_numbers
 
     opts = opts or FinetuneOptions()
     # the states are computed at the precision `auto` scores with on this CPU, so training sees what scoring sees
@@ -498,7 +498,7 @@ def run_finetune(files: Sequence[str | Path] | None, output: str | Path, opts: F
 
     branch.card.update({"encoder": encoder.name, "base": encoder.info.source, "state_precision": encoder.info.precision,
                         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                        "max_per_set": max_per_set, "sets": corpus.sets, "eval": _summary(metrics)})
+                        "max_per_set": max_per_set, "sets": corpus.sets, "eval": headline_numbers(metrics)})
     branch.save(output, base)  # matrices stored as differences from the fp32 layers training started from
     del base
     gc.collect()

@@ -296,12 +296,12 @@ def get_heads(encoder, heads: str | Path | None = None) -> Heads:
             raise ValueError(f"the heads in {folder} are for {loaded.dim}-dimensional embeddings but "
                              f"{encoder.name} gives {encoder.dim}; retrain them with `listener model train` "
                              f"for this encoder")
-        loaded.branch = _load_branch(folder, encoder)
+        loaded.branch = load_branch_for(folder, encoder)
         _HEADS[key] = loaded
         return loaded
 
 
-def _load_branch(folder: Path, encoder):
+def load_branch_for(folder: Path, encoder):
     """The fine-tuned sentiment branch in `folder`, or None (see listener.nlp.branch)."""
     from listener.nlp.branch import branch_declared, load_branch
 

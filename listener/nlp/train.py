@@ -288,60 +288,6 @@ def fit_topic_side(encoder, examples: Sequence[Example], x: np.ndarray, taxonomy
     return topics, zero_shot, x[with_topics][rows], card_topics, z_info
 
 
-CHECK_PER_SET = 400
-
-
-def _check_sample(dev: Sequence[Example], per_set: int = CHECK_PER_SET) -> list[Example]:
-    """At most `per_set` dev lines of each set (fixed seed): re-embedding every dev line twice more would
-    cost as much as the training itself on a small CPU."""
-    from listener.nlp.corpus import SEED, _rng, _stratified_take
-
-    out: list[Example] = []
-    for name in sorted({e.set or "?" for e in dev}):
-        rows = [e for e in dev if (e.set or "?") == name]
-        out.extend(_stratified_take(rows, per_set, _rng(name + ":check", SEED))[0])
-    return out
-
-
-def _precision_check(model: str | None, heads: Heads, dev: Sequence[Example], progress=None) -> dict:
-    """The same heads on a sample of the dev lines (CHECK_PER_SET per set) with the encoder in fp32, bf16
-    and dynamic int8 (embeddings cached per precision): `auto` may only pick int8 where it stays within a
-    point of fp32 on every set."""
-    import gc
-
-    from listener.nlp.embcache import cached_embed
-    from listener.nlp.encoder import load_encoder
-    from listener.nlp.evaluate import evaluate_examples
-    from listener.nlp.scorer import TransformerScorer
-
-    out = {}
-    dev = _check_sample(dev)
-    for precision in ("fp32", "bf16", "int8"):
-        encoder = load_encoder(model, precision=precision)
-        x = cached_embed(encoder, [e.text for e in dev], progress=progress)
-        metrics = evaluate_examples(dev, TransformerScorer(encoder, heads), languages=None, embeddings=x)
-        out[precision] = _summary(metrics)
-        del encoder
-        gc.collect()
-    return out
-
-
-def _summary(metrics: dict) -> dict:
-    """The headline numbers per set, per language and overall."""
-    def short(m: dict) -> dict:
-        keep = {k: m.get(k) for k in ("n", "accuracy", "macro_recall", "macro_f1")}
-        if "positive_negative" in m:
-            keep["positive_negative_accuracy"] = m["positive_negative"]["accuracy"]
-        if "per_class" in m and "neutral" in m["per_class"] and m["per_class"]["neutral"]["support"]:
-            keep["neutral_recall"] = m["per_class"]["neutral"]["recall"]
-        if "topics" in m:
-            keep["topic_micro_f1"] = m["topics"]["micro_f1"]
-        return keep
-
-    return {"sets": {k: short(v) for k, v in metrics.get("sets", {}).items()},
-            "languages": {k: short(v) for k, v in metrics["languages"].items()}, "all": short(metrics["all"])}
-
-
 def _update_topic_numbers(card_eval: dict, new: dict) -> None:
     """Put the refitted topic head's micro-F1 into the card's dev numbers, leaving the sentiment numbers."""
     for group in ("sets", "languages"):
@@ -354,7 +300,7 @@ def _update_topic_numbers(card_eval: dict, new: dict) -> None:
 
 def run_training(model: str | None = None, files: Sequence[str | Path] | None = None,
                  output: str | Path | None = None, precision: str | None = "fp32",
-                 evaluate: bool = True, write_card: bool | None = None, check_precisions: bool = True,
+                 evaluate: bool = True, write_card: bool | None = None,
                  max_per_set: int | None = 4000, max_dev: int = 2000, set_power: float = SET_POWER,
                  set_weights: dict[str, float] | None = None, hidden: int = 256, progress=None,
                  only: str | None = None) -> dict:
@@ -420,18 +366,16 @@ def run_training(model: str | None = None, files: Sequence[str | Path] | None = 
                     "sets": corpus.sets,
                     "bad_lines": [{"file": f, "line": n, "error": e} for f, n, e in corpus.bad_lines]}
     if x_dev is not None:
-        from listener.nlp.evaluate import evaluate_examples
+        from listener.nlp.evaluate import evaluate_examples, headline_numbers
 
         metrics = evaluate_examples(corpus.dev, scoring.TransformerScorer(encoder, heads), languages=None,
                                     embeddings=x_dev)
         report["eval"] = metrics
         if only:
-            _update_topic_numbers(heads.card.setdefault("eval", {}), _summary(metrics))
+            _update_topic_numbers(heads.card.setdefault("eval", {}), headline_numbers(metrics))
         else:
-            heads.card["eval"] = _summary(metrics)
+            heads.card["eval"] = headline_numbers(metrics)
             heads.card["eval_counts"] = {lang: m["n"] for lang, m in metrics["languages"].items()}
-        if encoder.name == "multilingual-e5-small" and check_precisions and not only:
-            heads.card["precision_check"] = _precision_check(model, heads, corpus.dev, stage("precision check"))
     heads.card["topics_train_seconds" if only else "train_seconds"] = round(time.perf_counter() - started)
     heads.save(folder, sentiment=not only)
     scoring.forget_heads()
