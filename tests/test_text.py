@@ -43,7 +43,7 @@ def test_detect_language_gives_up_on_too_little_text():
 
 
 def test_expected_languages_narrow_detection():
-    assert detect_language("ok thx") is None and detect_language("ok thx", expected=("en",)) == "en"
+    assert detect_language("ok k") is None and detect_language("ok k", expected=("en",)) == "en"
     assert detect_language("terrible support", expected=("en", "fa", "ar")) == "en"  # a close call
     assert detect_language("این برنامه خیلی کنده", expected=("en",)) == "fa"  # script decides Persian
 
@@ -81,3 +81,45 @@ def test_presentation_forms_are_unfolded_before_detection():
 
 def test_english_with_a_digit_is_not_arabizi():
     assert detect_language("the app crashed 3 times in 2 days, update 5 broke it") == "en"
+
+
+@pytest.mark.parametrize("text", ["thx", "wtf", "Meh", "lol", "ok thx", "omg wtf"])
+def test_chat_english_is_english(text):
+    # a general detector reads these as Uzbek, Polish, even Arabic: whole texts of chat words are English
+    assert detect_language(text) == "en" and detect_language(text, expected=("en", "fa", "ar")) == "en"
+
+
+def test_latin_text_is_never_given_an_arabic_script_language():
+    # py3langid offers Arabic for some Latin phrases; Arabic and Persian in Latin letters come only from
+    # their own words (Arabizi, Finglish)
+    for text in ("Meh, whatever", "a tad overwrought", "le sable et la mer", "sehr gut gemacht"):
+        assert detect_language(text) not in ("ar", "fa", "ur", "ps")
+        assert detect_language(text, expected=("en", "fa", "ar")) not in ("ar", "fa")
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("با توجه به قيمتش پرينتر خوبيه.", "fa"),  # Persian typed on an Arabic keyboard: ي and ك, not ی and ک
+    ("من واقعا ازش راضي هستم .", "fa"),
+    ("اين گوشي خيلي خوبه ولي باتريش زود تموم ميشه", "fa"),
+    ("الخدمة ممتازة والتوصيل سريع", "ar"),  # ة
+    ("بدعي لربي عني هواگ يزول", "ar"),  # Gulf Arabic writes گ: not a Persian sign on its own
+    ("هذا التطبيق مش بيشتغل", "ar"),
+])
+def test_persian_on_an_arabic_keyboard_is_persian(text, lang):
+    assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("wow kheili khoshgele rangesh, daghighan mesle aksesh bood", "fa"),
+    ("El hotel 7elw gedan w el staff mo7tarameen, el room kanet wase3a w nedifa", "ar"),
+])
+def test_finglish_and_arabizi_among_english_loans(text, lang):
+    assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize("text, lang", [
+    ("el perro y el gato de mi casa", "es"),  # Spanish "el" is not Arabizi
+    ("ca va bien, merci beaucoup", "fr"),
+])
+def test_european_text_is_not_romanised_arabic_or_persian(text, lang):
+    assert detect_language(text) == lang
