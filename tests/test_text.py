@@ -112,6 +112,10 @@ def test_persian_on_an_arabic_keyboard_is_persian(text, lang):
 @pytest.mark.parametrize("text, lang", [
     ("wow kheili khoshgele rangesh, daghighan mesle aksesh bood", "fa"),
     ("El hotel 7elw gedan w el staff mo7tarameen, el room kanet wase3a w nedifa", "ar"),
+    ("man dirooz pool variz kardam vali hanooz nareside", "fa"),
+    ("tarakonesham anjam nashod vali pool kam shod", "fa"),
+    ("el service kwayes bas el app ba6ee2", "ar"),
+    ("kol ma a7awel adkhol yeftah w ye2fel", "ar"),
 ])
 def test_finglish_and_arabizi_among_english_loans(text, lang):
     assert detect_language(text) == lang
