@@ -163,3 +163,37 @@ def test_the_int8_verdict_says_which_set_and_number_kept_it_out(tmp_path):
     assert not ok and why == "int8 loses more than a point on astd (macro recall 0.650 -> 0.600)"
     (tmp_path / "heads.json").write_text(json.dumps({"precision_check": {}}))
     assert "never checked" in int8_check(tmp_path)[1]
+
+
+def test_model_train_checks_precision_last_on_what_it_wrote(tmp_path, monkeypatch):
+    """The check runs after the branch is trained (it must see what scores) and lands in the heads folder
+    that training wrote; the training steps themselves are replaced (they take the real encoder and an hour)."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    import listener.nlp.finetune as finetune_module
+    import listener.nlp.precision_check as check_module
+    import listener.nlp.train as train_module
+    from listener.cli import app
+    from listener.nlp.heads import BUNDLED_HEADS
+
+    heads = tmp_path / "h"
+    shutil.copytree(BUNDLED_HEADS, heads)
+    steps = []
+    monkeypatch.setattr(train_module, "run_training", lambda **kw: steps.append("heads") or
+                        {"heads": str(heads), "train": 1, "bad_lines": []})
+    monkeypatch.setattr(finetune_module, "run_finetune", lambda *a, **kw: steps.append("branch") or {})
+
+    def fake_check(folder, dev, **kw):
+        steps.append(("check", str(folder), len(dev) > 0))
+        return {"scoring": "branch", "lines": len(dev), "fp32": {"sets": {}}, "int8": {"sets": {}}}
+
+    monkeypatch.setattr(check_module, "run_precision_check", fake_check)
+    result = CliRunner().invoke(app, ["model", "train", "-o", str(heads), "--json"])
+    assert result.exit_code == 0, result.output
+    assert steps == ["heads", "branch", ("check", str(heads), True)]
+    assert json.loads((heads / "heads.json").read_text())["precision_check"]["scoring"] == "branch"
+    steps.clear()
+    result = CliRunner().invoke(app, ["model", "train", "-o", str(heads), "--no-precision-check", "--json"])
+    assert result.exit_code == 0 and steps == ["heads", "branch"]
