@@ -197,3 +197,21 @@ def test_model_train_checks_precision_last_on_what_it_wrote(tmp_path, monkeypatc
     steps.clear()
     result = CliRunner().invoke(app, ["model", "train", "-o", str(heads), "--no-precision-check", "--json"])
     assert result.exit_code == 0 and steps == ["heads", "branch"]
+
+
+def test_auto_reads_the_int8_check_of_the_heads_that_will_score(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import listener.nlp.encoder as encoder_module
+    from listener.cli import app
+
+    fp32 = {"a": {"accuracy": 0.90, "macro_recall": 0.80}}
+    (tmp_path / "checked").mkdir()
+    folder = _card(tmp_path / "checked", fp32, fp32)  # int8 within a point, and no branch to have missed
+    assert precision_choice("auto", SKYLAKE, heads=folder)[0] == "int8"
+    assert precision_choice("auto", SKYLAKE, heads=tmp_path / "unchecked")[0] == "fp32"
+    monkeypatch.setattr(encoder_module, "cpu_flags", lambda: SKYLAKE)  # a CPU without native bf16
+    result = CliRunner().invoke(app, ["model", "info", "--heads", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    said = json.loads(result.output)
+    assert said["precision"] == "int8" and "within one point" in said["precision_reason"]

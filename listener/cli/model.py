@@ -346,7 +346,7 @@ def info(heads: Optional[Path] = HeadsOption,
     from listener.nlp.scorer import SUPPORTED_LANGUAGES, heads_setting, precision_setting
 
     folder = heads_setting(heads) or BUNDLED_HEADS
-    chosen, why = precision_choice(precision_setting(precision))
+    chosen, why = precision_choice(precision_setting(precision), heads=folder)
     out = {"cache": str(cache_dir()), "heads": str(folder), "languages": sorted(SUPPORTED_LANGUAGES),
            "precision": chosen, "precision_reason": why}
     if Heads.exists(folder):

@@ -46,6 +46,12 @@ def load_scorer(model: str | None = None, topics: Iterable | None = None, precis
         if is_classifier_config(load_hf_config(model)):
             classifier = _classifier(model)
             model = None  # topics come from the bundled encoder and heads
+    if is_default(model):  # `auto` may take int8 only where the heads that will score checked it
+        from listener.nlp.encoder import precision_choice
+        from listener.nlp.heads import BUNDLED_HEADS
+
+        precision = precision_choice(scoring.precision_setting(precision),
+                                     heads=scoring.heads_setting(heads) or BUNDLED_HEADS)[0]
     encoder = scoring.get_encoder(model, precision)
     trained = scoring.get_heads(encoder, heads)
     return TransformerScorer(encoder, trained, topics=topics, languages=languages, classifier=classifier)

@@ -366,10 +366,10 @@ def fast_bf16(flags: frozenset[str] | None = None) -> bool:
 
 
 def precision_choice(precision: str | None, flags: frozenset[str] | None = None,
-                     int8_ok: bool | None = None) -> tuple[str, str]:
+                     int8_ok: bool | None = None, heads=None) -> tuple[str, str]:
     """(precision, why). `auto` -> bf16 where the CPU does bf16 natively; else int8 when the heads' own check
-    found it within one point of fp32 on every dev set (`int8_ok`, read from the bundled heads when None);
-    else fp32. fp32, bf16 and int8 are taken as given."""
+    found it within one point of fp32 on every dev set (`int8_ok`; when None, read from the `heads` folder that
+    will score, else the bundled heads); else fp32. fp32, bf16 and int8 are taken as given."""
     precision = (precision or "auto").strip().lower()
     if precision not in ("auto", "fp32", "bf16", "int8"):
         raise ValueError(f"precision must be auto, fp32, bf16 or int8, got {precision!r} "
@@ -382,9 +382,9 @@ def precision_choice(precision: str | None, flags: frozenset[str] | None = None,
         return "bf16", (f"auto: the CPU does bf16 natively ({', '.join(native)})" if native
                         else "auto: the CPU has AMX tiles")
     if int8_ok is None:
-        from listener.nlp.heads import int8_check
+        from listener.nlp.heads import BUNDLED_HEADS, int8_check
 
-        int8_ok, int8_why = int8_check()
+        int8_ok, int8_why = int8_check(heads or BUNDLED_HEADS)
     else:
         int8_why = ("int8 stays within one point of fp32 on every dev set" if int8_ok
                     else "int8 loses more than a point on some dev set")
