@@ -152,6 +152,7 @@ def test_check_precision_scores_the_branch_at_each_precision_and_keeps_it(tmp_pa
     for name in ("latin", "other"):
         assert stored["fp32"]["sets"][name]["accuracy"] == pytest.approx(direct["sets"][name]["accuracy"])
     assert said["int8_within_a_point"] == int8_within_a_point(heads)
+    assert said["int8_reason"].startswith("int8 stays" if said["int8_within_a_point"] else "int8 loses")
 
 
 def test_the_int8_verdict_says_which_set_and_number_kept_it_out(tmp_path):

@@ -212,7 +212,7 @@ def check_precision(
     the CPU does it natively), through the heads and their fine-tuned branch, and keep the numbers in the heads
     folder: `auto` takes int8 on a CPU without native bf16 only when it stays within one point of fp32 on every
     set (sentiment accuracy and macro-recall, topic micro-F1). Bundled encoder only."""
-    from listener.nlp.heads import BUNDLED_HEADS, INT8_CHECKED, Heads, int8_within_a_point
+    from listener.nlp.heads import BUNDLED_HEADS, INT8_CHECKED, Heads, int8_check
     from listener.nlp.scorer import heads_setting
 
     folder = heads_setting(heads) or BUNDLED_HEADS
@@ -221,10 +221,11 @@ def check_precision(
             raise FileNotFoundError(f"no trained heads in {folder}: run `listener model train -o {folder}` first")
         progress = (lambda stage, done, total, rate: err_console.print(f"{stage} ({done} of {total})",
                                                                         highlight=False) if done < total else None)
-        check = _check_and_store(folder, data, max_dev, progress, update_card=folder == BUNDLED_HEADS)
-    ok = int8_within_a_point(folder)
+        check = _check_and_store(folder, data, max_dev, progress,
+                                 update_card=folder.resolve() == BUNDLED_HEADS.resolve())
+    ok, why = int8_check(folder)
     if json_output:
-        print_json({**check, "int8_within_a_point": ok})
+        print_json({**check, "int8_within_a_point": ok, "int8_reason": why})
         return
     precisions = [p for p in ("fp32", "bf16", "int8") if p in check]
     table = Table("set", *[f"{p}: " + " / ".join(k.replace("_", " ") for k in INT8_CHECKED) for p in precisions],
@@ -237,8 +238,8 @@ def check_precision(
     console.print(table)
     for p, why in check.get("skipped", {}).items():
         console.print(f"{p}: {why}", highlight=False)
-    console.print(f"int8 {'stays' if ok else 'does not stay'} within one point of fp32 on every set: `auto` "
-                  f"{'may take' if ok else 'will not take'} int8 on a CPU without native bf16", highlight=False)
+    console.print(f"{why}: `auto` {'may take' if ok else 'will not take'} int8 on a CPU without native bf16",
+                  highlight=False)
 
 
 def _heads_for_branch(output: Optional[Path]) -> Path:
