@@ -133,12 +133,17 @@ ghesti ghabz kart karte tarakonesh poshtibani ertebat jadid ghadimi ajib zasht a
 bood boodam boodim boodan nabood hastesh daghighan daghighe khoshgel khoshgele khoshmaze ranande tabligh agahi
 bedoone bedune nemikhore mikhore mikard mizad nakarde variz hanuz hanooz akharesh ghat moondam mundam pishnahad
 rahat ghatar otoboos taze tazeh gozasht gozashtam bache bacheha faghat shadid bargasht posht ajibi ye ba ro ke
+koja kojaa rafte raftam dokme dokmeh enteghal sefid peyda peydash nemikonam mikonim mikonan konim konan mersi
+emtehan emrooz emruz dirooz diruz farda zadam karmozd sefr eftezah mide midam midi nemide nemidam taeid taiid
+nemiad miad miyad hamin hamintor hamintori manam sobh zohr felan bayad sabr khodesh khodeshoon dorostesh khosh
+oomadi omadi kond konde
 """.split())
 _ARABIZI = frozenset("""
 habibi yalla yallah inshallah wallah wallahi mesh msh mish ana enta enti ehna leh lesh ezay ezzay keda kida awi
 kteer ktir mafi mafeesh bas shukran shokran tayeb tayyeb khalas bardo lessa fein feen fen 3ashan 3shan kman
 kaman bta3 beta3 elly illi ya3ni ma3lesh sa7 la2 2ana 7aga 7elw 7elwa
 gedan geddan kanet fe dah deh kda kdh kwayes kwayyes kwais awy gamed mafhoush mafish ahla ahlan shwaya shwayya
+moshkela moshkla nafs
 """.split())
 # Chat English that a general detector, trained on edited prose, reads as something else ("thx": Uzbek,
 # "wtf": Polish, "Meh": Arabic). A text made only of these (and "ok") is English.

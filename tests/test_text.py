@@ -116,6 +116,8 @@ def test_persian_on_an_arabic_keyboard_is_persian(text, lang):
     ("tarakonesham anjam nashod vali pool kam shod", "fa"),
     ("el service kwayes bas el app ba6ee2", "ar"),
     ("kol ma a7awel adkhol yeftah w ye2fel", "ar"),
+    ("are emrooz zadam, karmozd sefr bood 👌", "fa"),  # from the demo's r/iran threads
+    ("felan hichi, bayad sabr konim ta khodeshoon dorostesh konan", "fa"),
 ])
 def test_finglish_and_arabizi_among_english_loans(text, lang):
     assert detect_language(text) == lang
