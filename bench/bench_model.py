@@ -5,7 +5,8 @@
 The naive way is what one writes first: one text at a time through a `transformers` pipeline
 ("feature-extraction") on the same fp32 model, mean-pooled, then the same heads, and, when the bundled heads
 have a fine-tuned sentiment branch, that branch run on the same text's states (one text at a time, fp32),
-mixed with the head as the scorer mixes them: the same outputs as the scorer. `--naive-without-branch`
+mixed with the head as the scorer mixes them, and the heads' n-gram models mixed in: the same outputs as the
+scorer. `--naive-without-branch`
 leaves the branch out, as this benchmark's naive way did before the branch existed. The scorer batches by token
 length (32 per batch), runs in inference mode with the thread count set to the cores, and, where the CPU
 does bf16 natively (AMX or AVX512_BF16), in bf16. The CPU's model, its relevant flags and what `auto`
@@ -99,7 +100,7 @@ def run_naive(n: int, with_branch: bool = True) -> dict:
     texts = _texts(n)
     extractor(ours.normalise("query: warm up"))
     t0 = time.perf_counter()
-    for text, _ in texts:
+    for text, lang in texts:
         query = ours.normalise("query: " + text)
         hidden = np.asarray(extractor(query, truncation=True)[0])
         emb = hidden.mean(0)
@@ -115,6 +116,8 @@ def run_naive(n: int, with_branch: bool = True) -> dict:
                     states = model(**ids, output_hidden_states=True).hidden_states[branch.start]
                 pooled = branch.pooled(states, ids["attention_mask"]).numpy()
             probs = branch.mix * branch.predict_proba(pooled) + (1 - branch.mix) * probs
+        if heads.lexical is not None:
+            probs = heads.lexical.mix(probs, [text], [lang])
     rate = n / (time.perf_counter() - t0)
     return {"mode": "naive", "precision": "fp32", "n": n, "load_s": round(load_s, 2), "per_s": round(rate, 1),
             "peak_rss_mb": round(_peak_rss_mb()), "threads": torch.get_num_threads(),

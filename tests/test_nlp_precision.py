@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -185,6 +186,14 @@ def test_model_train_checks_precision_last_on_what_it_wrote(tmp_path, monkeypatc
     monkeypatch.setattr(train_module, "run_training", lambda **kw: steps.append("heads") or
                         {"heads": str(heads), "train": 1, "bad_lines": []})
     monkeypatch.setattr(finetune_module, "run_finetune", lambda *a, **kw: steps.append("branch") or {})
+    import listener.nlp.lexical_train as lexical_module
+
+    def fake_lexical(files, folder, **kw):
+        steps.append("lexical")
+        (Path(folder) / "lexical.npz").write_bytes(b"")
+        return {"lexical": str(Path(folder) / "lexical.npz"), "shares": {}, "fit_lines": 0, "tuning_lines": 0}
+
+    monkeypatch.setattr(lexical_module, "run_lexical", fake_lexical)
 
     def fake_check(folder, dev, **kw):
         steps.append(("check", str(folder), len(dev) > 0))
@@ -193,11 +202,15 @@ def test_model_train_checks_precision_last_on_what_it_wrote(tmp_path, monkeypatc
     monkeypatch.setattr(check_module, "run_precision_check", fake_check)
     result = CliRunner().invoke(app, ["model", "train", "-o", str(heads), "--json"])
     assert result.exit_code == 0, result.output
-    assert steps == ["heads", "branch", ("check", str(heads), True)]
+    assert steps == ["heads", "branch", "lexical", ("check", str(heads), True)]
     assert json.loads((heads / "heads.json").read_text())["precision_check"]["scoring"] == "branch"
     steps.clear()
     result = CliRunner().invoke(app, ["model", "train", "-o", str(heads), "--no-precision-check", "--json"])
-    assert result.exit_code == 0 and steps == ["heads", "branch"]
+    assert result.exit_code == 0 and steps == ["heads", "branch", "lexical"]
+    steps.clear()  # n-gram shares chosen for other heads must not stay beside new ones
+    result = CliRunner().invoke(app, ["model", "train", "-o", str(heads), "--no-precision-check", "--no-lexical",
+                                      "--json"])
+    assert result.exit_code == 0 and steps == ["heads", "branch"] and not (heads / "lexical.npz").exists()
 
 
 def test_auto_reads_the_int8_check_of_the_heads_that_will_score(tmp_path, monkeypatch):

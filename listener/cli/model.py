@@ -71,7 +71,12 @@ def train(
                                          "see `listener model check-precision`)."),
     only: Optional[str] = typer.Option(None, "--only", help="'topics': refit only the topic side (topic head, "
                                        "zero-shot calibration, background for project topics) and keep the "
-                                       "sentiment head in the heads folder untouched."),
+                                       "sentiment head in the heads folder untouched; 'lexical': refit only the "
+                                       "n-gram models mixed into sentiment, against the heads and branch there."),
+    lexical: bool = typer.Option(True, "--lexical/--no-lexical", help="Last for sentiment, fit a word and "
+                                 "character n-gram model per language and mix it in at the share that helps on "
+                                 "held-out train lines (on the branch's lines, --finetune-per-set, when the folder "
+                                 "has a branch, else --max-per-set); --no-lexical removes an old one."),
     finetune: Optional[bool] = typer.Option(None, "--finetune/--no-finetune", help="Also fine-tune the "
                                             "encoder's top layers for sentiment (a branch saved next to the heads). "
                                             "Default: on for the bundled encoder; --no-finetune removes an old "
@@ -134,11 +139,17 @@ def train(
         bundled = is_default(model or None)
         if (finetune or branch_only) and not bundled:
             raise UserInputError("fine-tuning (--finetune, --branch-only) is for the bundled encoder only")
+        if only not in (None, "topics", "lexical"):
+            raise UserInputError(f"--only {only!r}: 'topics' or 'lexical'")
         if only and (finetune or branch_only):
-            raise UserInputError("--only topics refits the topic side alone: leave out --finetune and --branch-only")
+            raise UserInputError(f"--only {only} refits that part alone: leave out --finetune and --branch-only")
+        if only == "lexical" and not lexical:
+            raise UserInputError("--only lexical with --no-lexical: choose one")
         do_finetune = (bundled and not only) if finetune is None else finetune
         if branch_only:
             report = {"heads": str(_heads_for_branch(output)), "train": 0, "bad_lines": []}
+        elif only == "lexical":
+            report = {"heads": str(_existing_heads(output, model)), "train": 0, "bad_lines": []}
         else:
             report = run_training(model=model, files=data or None, output=output,
                                   max_per_set=max_per_set or None, max_dev=max_dev,
@@ -158,7 +169,24 @@ def train(
 
             for name in (BRANCH_CARD, BRANCH_WEIGHTS):  # heads and an older branch must not be mixed
                 (Path(report["heads"]) / name).unlink(missing_ok=True)
-        if precision_check and bundled and not only:  # after the branch: the check measures what scores
+        if only != "topics":
+            folder = Path(report["heads"])
+            if lexical:  # after the branch: its share is chosen against what scores sentiment
+                from listener.nlp.branch import branch_declared
+                from listener.nlp.lexical_train import run_lexical
+
+                per_set = finetune_per_set if branch_declared(folder) else max_per_set
+                report["lexical"] = run_lexical(data or None, folder, model=model, max_per_set=per_set or None,
+                                                max_dev=max_dev, set_weights=set_weights or None, progress=progress)
+            else:
+                from listener.nlp.lexical import LEXICAL_FILE
+
+                (folder / LEXICAL_FILE).unlink(missing_ok=True)  # its shares were chosen for other heads
+            if output is None and bundled:
+                from listener.nlp.card import folder_card, update_model_card
+
+                update_model_card(folder_card(folder))
+        if precision_check and bundled and only != "topics":  # last: the check measures what scores
             report["precision_check"] = _check_and_store(Path(report["heads"]), data, max_dev, progress,
                                                          update_card=output is None)
     if json_output:
@@ -179,6 +207,14 @@ def train(
                       f"{info['best_dev']:.3f} (mean macro-recall over sets), {info['train_seconds']} s; branch "
                       f"written to {shown(ft['branch'])}", highlight=False)
         render_eval(console, ft["eval"], title=f"sentiment branch alone (before mixing with the head) on the dev parts ({ft['eval']['lines']} lines)")
+    if "lexical" in report:
+        lx = report["lexical"]
+        shares = ", ".join(f"{lang} {v['share']:.1f}" for lang, v in lx["shares"].items()) or "none"
+        console.print(f"n-gram models fitted on {lx['fit_lines']} line(s); shares chosen on {lx['tuning_lines']} "
+                      f"held-out line(s): {shown(shares)}; written to {shown(lx['lexical'])}", highlight=False)
+        if "eval" in lx:
+            render_eval(console, lx["eval"], title=f"sentiment as scored (heads, branch and n-grams) on the dev "
+                                                   f"parts ({lx['eval']['lines']} lines)")
 
 
 def _check_and_store(folder: Path, data: list[Path], max_dev: int, progress, update_card: bool) -> dict:
@@ -192,10 +228,9 @@ def _check_and_store(folder: Path, data: list[Path], max_dev: int, progress, upd
     check = run_precision_check(folder, dev, progress=progress)
     store_precision_check(folder, check)
     if update_card:
-        from listener.nlp.card import update_model_card
-        from listener.nlp.heads import Heads
+        from listener.nlp.card import folder_card, update_model_card
 
-        update_model_card(Heads.load(folder).card)
+        update_model_card(folder_card(folder))
     return check
 
 
@@ -240,6 +275,19 @@ def check_precision(
         console.print(f"{p}: {why}", highlight=False)
     console.print(f"{why}: `auto` {'may take' if ok else 'will not take'} int8 on a CPU without native bf16",
                   highlight=False)
+
+
+def _existing_heads(output: Optional[Path], model: Optional[str]) -> Path:
+    """--only lexical: the folder whose heads (and branch) the n-gram models are mixed with."""
+    from listener.nlp.encoder import DEFAULT_MODEL, is_default
+    from listener.nlp.heads import Heads
+    from listener.nlp.scorer import heads_dir_for
+
+    folder = output or heads_dir_for(DEFAULT_MODEL if is_default(model) else model)
+    if not Heads.exists(folder):
+        raise FileNotFoundError(f"--only lexical mixes into the heads in {folder}, but there are none: train them "
+                                f"first (without --only)")
+    return folder
 
 
 def _heads_for_branch(output: Optional[Path]) -> Path:
@@ -369,6 +417,13 @@ def info(heads: Optional[Path] = HeadsOption,
                             + ("" if present else f" ({BRANCH_WEIGHTS} MISSING: retrain with `listener model train`)"))
     else:
         out["sentiment"] = "the head on frozen embeddings (no fine-tuned branch in this folder)"
+    from listener.nlp.lexical import LexicalModel
+
+    lexical = LexicalModel.load(folder)
+    if lexical is not None:
+        shares = ", ".join(f"{lang} {100 * share:.0f} %" for lang, share in lexical.shares.items())
+        out["sentiment"] += (f"; n-gram models mixed in per language ({shares}), trained "
+                             f"{lexical.card.get('trained_at', '?')}")
     if json_output:
         print_json(out)
     else:

@@ -29,15 +29,14 @@ def render_numbers(card: dict) -> str:
         lines.append(f"| **all** | | | | {card.get('train_total', 0)} (train total) | | | |")
     ev = card.get("eval") or {}
     if ev.get("languages"):
-        lines += ["", "Dev parts (never trained on, never used to choose C, temperature or thresholds); fp32 encoder:", "",
-                  "| set / language | n | accuracy | macro-recall | macro-F1 | pos/neg accuracy | neutral recall | "
-                  "topic micro-F1 |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        rows = [(name, m) for name, m in sorted(ev.get("sets", {}).items())]
-        rows += [(f"*{lang}*", m) for lang, m in sorted(ev["languages"].items())] + [("**all**", ev["all"])]
-        for name, m in rows:
-            lines.append(f"| {name} | {m.get('n')} | {_f(m.get('accuracy'))} | {_f(m.get('macro_recall'))} | "
-                         f"{_f(m.get('macro_f1'))} | {_f(m.get('positive_negative_accuracy'))} | "
-                         f"{_f(m.get('neutral_recall'))} | {_f(m.get('topic_micro_f1'))} |")
+        lines += ["", "Dev parts (never trained on, never used to choose C, temperature or thresholds); fp32 encoder, "
+                  "the heads alone:", ""] + _eval_table(ev)
+    lexical = card.get("lexical") or {}
+    if (lexical.get("eval") or {}).get("languages"):
+        shares = ", ".join(f"{lang} {v.get('share')}" for lang, v in sorted((lexical.get("shares") or {}).items()))
+        lines += ["", f"Sentiment as it is scored: the heads, the fine-tuned branch and the n-gram models (shares "
+                  f"{shares}, trained {lexical.get('trained_at', '?')}), on the same dev parts (encoder in the "
+                  f"precision `auto` chose on the training machine):", ""] + _eval_table(lexical["eval"])
     check = card.get("precision_check")
     if check and "fp32" in check:
         precisions = [p for p in ("fp32", "bf16", "int8") if p in check]
@@ -74,6 +73,26 @@ def render_numbers(card: dict) -> str:
               f"when the taxonomy's own topics are decided from their descriptions alone",
               "", END]
     return "\n".join(lines)
+
+
+def _eval_table(ev: dict) -> list[str]:
+    lines = ["| set / language | n | accuracy | macro-recall | macro-F1 | pos/neg accuracy | neutral recall | "
+             "topic micro-F1 |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [(name, m) for name, m in sorted(ev.get("sets", {}).items())]
+    rows += [(f"*{lang}*", m) for lang, m in sorted(ev["languages"].items())] + [("**all**", ev["all"])]
+    for name, m in rows:
+        lines.append(f"| {name} | {m.get('n')} | {_f(m.get('accuracy'))} | {_f(m.get('macro_recall'))} | "
+                     f"{_f(m.get('macro_f1'))} | {_f(m.get('positive_negative_accuracy'))} | "
+                     f"{_f(m.get('neutral_recall'))} | {_f(m.get('topic_micro_f1'))} |")
+    return lines
+
+
+def folder_card(folder: Path) -> dict:
+    """What the card shows of a heads folder: heads.json, with the n-gram models' card (if any) as `lexical`."""
+    from listener.nlp.heads import Heads
+
+    heads = Heads.load(folder)
+    return {**heads.card, **({"lexical": heads.lexical.card} if heads.lexical is not None else {})}
 
 
 def update_model_card(card: dict, path: Path = CARD) -> None:

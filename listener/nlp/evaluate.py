@@ -107,7 +107,7 @@ def topic_metrics(truth: Sequence[set[str]], predicted: Sequence[set[str]], know
     }
 
 
-def _predict(scorer, texts: list[str], embeddings: np.ndarray | None, cache: bool):
+def _predict(scorer, texts: list[str], embeddings: np.ndarray | None, cache: bool, langs: list[str]):
     # a fine-tuned branch needs the forward pass anyway (cached embeddings cannot give its sentiment)
     if embeddings is None and cache and getattr(scorer, "classifier", True) is None \
             and getattr(scorer, "branch", None) is None:
@@ -116,8 +116,8 @@ def _predict(scorer, texts: list[str], embeddings: np.ndarray | None, cache: boo
 
         embeddings = cached_embed(scorer.encoder, [t[:MAX_CHARS] for t in texts])
     if embeddings is None:
-        return scorer.predict(texts)
-    return scorer.predict(texts, embeddings=embeddings)
+        return scorer.predict(texts, langs=langs)
+    return scorer.predict(texts, embeddings=embeddings, langs=langs)
 
 
 def evaluate_examples(examples: Sequence[Example], scorer, languages: Iterable[str] | None = (),
@@ -134,7 +134,8 @@ def evaluate_examples(examples: Sequence[Example], scorer, languages: Iterable[s
     langs = [_language(e) or "unknown" for e in examples]
     chosen = [i for i, lang in enumerate(langs) if allowed is None or lang in allowed]
     preds = _predict(scorer, [examples[i].text for i in chosen],
-                     None if embeddings is None else embeddings[chosen], cache) if chosen else []
+                     None if embeddings is None else embeddings[chosen], cache, [langs[i] for i in chosen]) \
+        if chosen else []
     probs = np.full((len(examples), 3), np.nan)
     topics: list[set[str] | None] = [None] * len(examples)
     for i, p in zip(chosen, preds):

@@ -407,7 +407,7 @@ class _BranchOnly:
         self._probs = probs
         self.languages = SUPPORTED_LANGUAGES if languages is None else languages
 
-    def predict(self, texts, embeddings=None):
+    def predict(self, texts, embeddings=None, langs=None):
         from listener.nlp.scorer import Prediction
 
         # evaluate_examples passes the chosen lines in order; with languages=None that is every line

@@ -136,6 +136,9 @@ class Heads:
     # sentiment instead of `sentiment`, which stays as the head on frozen embeddings. Loaded by the scorer
     # (it needs the encoder's config), saved by training.
     branch: object | None = None
+    # The n-gram models mixed into sentiment (listener.nlp.lexical.LexicalModel), when the folder has one;
+    # written by training after the branch (listener.nlp.lexical_train), loaded with the heads.
+    lexical: object | None = None
 
     @property
     def encoder(self) -> str:
@@ -194,7 +197,10 @@ class Heads:
         if (folder / "background.npz").exists():
             with np.load(folder / "background.npz", allow_pickle=False) as b:
                 background = b["x"].astype(np.float32)
-        return cls(sentiment, topics, ZeroShotCalibration(**zs), card, background)
+        from listener.nlp.lexical import LexicalModel
+
+        return cls(sentiment, topics, ZeroShotCalibration(**zs), card, background,
+                   lexical=LexicalModel.load(folder))
 
     @staticmethod
     def exists(folder: str | Path) -> bool:

@@ -147,10 +147,12 @@ class TransformerScorer:
         return self.heads.branch if self.classifier is None else None
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None,
-                sentiment: np.ndarray | None = None) -> list[Prediction]:
+                sentiment: np.ndarray | None = None, langs: Sequence[str | None] | None = None) -> list[Prediction]:
         """Sentiment probabilities and topics for texts (no language check: callers decide). `embeddings`
         and `sentiment` (probabilities): when the caller already has them. With a fine-tuned branch and no
-        `sentiment`, the texts go through the encoder once more (embeddings alone cannot give it)."""
+        `sentiment`, the texts go through the encoder once more (embeddings alone cannot give it). `langs`:
+        the texts' language codes, which pick the n-gram model mixed into sentiment (listener.nlp.lexical);
+        detected when not given."""
         texts = list(texts)
         if not texts:
             return []
@@ -162,6 +164,7 @@ class TransformerScorer:
             probs = self.branch.predict_proba(side)
             if self.branch.mix < 1.0:
                 probs = self.branch.mix * probs + (1.0 - self.branch.mix) * self.heads.sentiment.predict_proba(x)
+            probs = self._with_lexical(probs, texts, langs)
         else:
             x = self.embed(texts) if embeddings is None else embeddings
         if probs is not None:
@@ -169,7 +172,7 @@ class TransformerScorer:
         elif self.classifier is not None:
             probs = self.classifier.predict_proba([t[:MAX_CHARS] for t in texts], batch_size=self.batch_size)
         else:
-            probs = self.heads.sentiment.predict_proba(x)
+            probs = self._with_lexical(self.heads.sentiment.predict_proba(x), texts, langs)
         topic_probs = self.heads.topics.predict_proba(x)
         above = self.heads.topics.decide(x, topic_probs)
         labels = list(self.heads.topics.labels)
@@ -197,6 +200,18 @@ class TransformerScorer:
             out.append(Prediction(probs[i], chosen, scores_i))
         return out
 
+    def _with_lexical(self, probs: np.ndarray, texts: list[str], langs) -> np.ndarray:
+        """The heads' n-gram models mixed in (their shares were chosen against these heads and branch; a
+        classifier model's probabilities are left alone)."""
+        lexical = self.heads.lexical
+        if lexical is None:
+            return probs
+        from listener.text import detect_language
+
+        langs = [None] * len(texts) if langs is None else langs
+        codes = [language_code(code or detect_language(text)) for code, text in zip(langs, texts)]
+        return lexical.mix(probs, [t[:MAX_CHARS] for t in texts], codes)
+
     # ------------------------------------------------------------ mentions
 
     def language_of(self, mention: Mention) -> str | None:
@@ -221,7 +236,8 @@ class TransformerScorer:
                 m.sentiment = None
         if not todo:
             return
-        for m, pred in zip(todo, self.predict([m.full_text for m in todo])):
+        for m, pred in zip(todo, self.predict([m.full_text for m in todo],
+                                              langs=[language_code(m.lang) for m in todo])):
             m.sentiment = pred.sentiment
             m.topics = pred.topics
 

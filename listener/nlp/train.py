@@ -383,7 +383,7 @@ def run_training(model: str | None = None, files: Sequence[str | Path] | None = 
     if write_card is None:
         write_card = output is None and encoder.name == "multilingual-e5-small"
     if write_card:
-        from listener.nlp.card import update_model_card
+        from listener.nlp.card import folder_card, update_model_card
 
-        update_model_card(heads.card)
+        update_model_card(folder_card(folder))
     return report
