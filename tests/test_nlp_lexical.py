@@ -47,6 +47,14 @@ def test_one_model_per_language_that_learns_the_words(fitted):
     assert fitted.card["languages"]["fa"]["lines"] == 240 and fitted.card["options"]["max_char"] == 100_000
 
 
+def test_language_tags_are_folded_to_the_codes_the_scorer_uses():
+    tagged = [Example(e.text, e.label, lang={"en": "en-US", "fa": "fas"}[e.lang], set=e.set)
+              for e in _lines("en", 90, 1) + _lines("fa", 90, 2)]
+    model = fit_lexical(tagged)
+    assert set(model.models) == {"en", "fa"}
+    assert set(choose_shares(model, np.full((len(tagged), 3), 1 / 3), tagged)) == {"en", "fa"}
+
+
 def test_a_language_with_one_class_or_no_repeated_ngram_gets_no_model():
     only_positive = [Example(f"great day number {i}", "positive", lang="ar") for i in range(30)]
     assert set(fit_lexical(_lines("en", 60, 1) + only_positive).models) == {"en"}

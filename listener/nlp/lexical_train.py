@@ -33,10 +33,13 @@ def fit_lexical(examples: Sequence, set_power: float = 0.0, set_weights: dict[st
 
     from listener.nlp.train import example_weights
 
+    from listener.nlp.scorer import language_code
+
     by_lang: dict[str, list] = {}
     for e in examples:
-        if e.sentiment_index is not None and e.lang:
-            by_lang.setdefault(e.lang, []).append(e)
+        lang = language_code(e.lang)  # en-US -> en, fas -> fa: the codes the scorer looks models up by
+        if e.sentiment_index is not None and lang:
+            by_lang.setdefault(lang, []).append(e)
     models, card = {}, {"options": {"c": c, "max_char": max_char, "max_word": max_word, "set_power": set_power,
                                     "char_ngrams": list(CHAR_NGRAMS), "word_ngrams": list(WORD_NGRAMS)},
                         "languages": {}}
@@ -73,10 +76,13 @@ def choose_shares(model: LexicalModel, probs: np.ndarray, examples: Sequence) ->
     """Set each language model's share to the one of WEIGHT_CHOICES with the lowest log-loss of the mixture on
     `examples` (held-out train lines, never dev) whose transformer probabilities are `probs`; returns the
     log-losses per language, kept in the card."""
+    from listener.nlp.scorer import language_code
+
     y = np.array([e.sentiment_index if e.sentiment_index is not None else -1 for e in examples])
     table = {}
     for lang, m in model.models.items():
-        rows = np.array([i for i, e in enumerate(examples) if e.lang == lang and y[i] >= 0], dtype=int)
+        rows = np.array([i for i, e in enumerate(examples) if language_code(e.lang) == lang and y[i] >= 0],
+                        dtype=int)
         if not len(rows):
             m.share = 0.0
             continue
