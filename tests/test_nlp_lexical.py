@@ -184,9 +184,9 @@ def test_the_model_card_shows_sentiment_as_scored_with_the_shares():
     from listener.nlp.card import render_numbers
 
     block = {"n": 400, "accuracy": 0.7123, "macro_recall": 0.7345, "neutral_recall": 0.6034}
+    evaluated = {"sets": {"tweeteval": block}, "languages": {"en": block}, "all": block}
     text = render_numbers({"lexical": {"shares": {"en": {"share": 0.4}, "fa": {"share": 0.2}},
-                                       "trained_at": "2026-12-04T17:00:00+00:00",
-                                       "eval": {"sets": {"tweeteval": block}, "languages": {"en": block}, "all": block}}})
+                                       "trained_at": "2026-12-04T17:00:00+00:00", "eval": evaluated}})
     assert "shares en 0.4, fa 0.2" in text
     assert "| tweeteval | 400 | 0.712 | 0.735 |" in text and "| 0.603 |" in text
     assert "n-gram" not in render_numbers({})

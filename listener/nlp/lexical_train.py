@@ -31,9 +31,8 @@ def fit_lexical(examples: Sequence, set_power: float = 0.0, set_weights: dict[st
     from scipy.sparse import hstack
     from sklearn.linear_model import LogisticRegression
 
-    from listener.nlp.train import example_weights
-
     from listener.nlp.scorer import language_code
+    from listener.nlp.train import example_weights
 
     by_lang: dict[str, list] = {}
     for e in examples:
@@ -98,8 +97,8 @@ def choose_shares(model: LexicalModel, probs: np.ndarray, examples: Sequence) ->
 
 
 def run_lexical(files: Sequence[str | Path] | None, folder: str | Path, model: str | None = None,
-                max_per_set: int | None = None, max_dev: int = 2000, set_weights: dict[str, float] | None = None, evaluate: bool = True,
-                progress=None) -> dict:
+                max_per_set: int | None = None, max_dev: int = 2000, set_weights: dict[str, float] | None = None,
+                evaluate: bool = True, progress=None) -> dict:
     """What `listener model train` does last for sentiment (and `--only lexical` alone): fit the n-gram models
     on the train part minus the held-out lines (the same ones the branch's mix is chosen on), choose each
     language's share against the heads and branch already in `folder` as they score, save `lexical.npz` there
