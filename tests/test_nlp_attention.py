@@ -38,6 +38,7 @@ def test_short_attention_equals_sdpa(dtype, tol):
     ours, _ = attention.short_attention_forward(module, q, k, v, mask, is_causal=False)
     ref, _ = sdpa_attention_forward(module, q, k, v, mask, is_causal=False)
     assert ours.shape == ref.shape == (4, 12, 3, 8)
+    assert ours.dtype == dtype  # the fp32 softmax inside never leaks into the layers after it
     assert (ours.float() - ref.float()).abs().max().item() < tol
     additive = torch.zeros(mask.shape, dtype=dtype).masked_fill(~mask, torch.finfo(dtype).min)
     assert (attention.short_attention_forward(module, q, k, v, additive, is_causal=False)[0].float()
